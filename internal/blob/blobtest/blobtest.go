@@ -416,7 +416,7 @@ func testLongKeys(t *testing.T, newStore func(*testing.T) blob.Store) {
 	var keys []string
 	for _, n := range []int{100, 200, 239, 240, 241, 254, 255, 256, 300, 479, 480, 481, 509, 512} {
 		base := strings.Repeat("k", n)
-		for _, suffix := range []string{"", "-", ".x", "/x", "/x/y", "0", "k"} {
+		for _, suffix := range []string{"", "-", ".", ".x", "/x", "/x/y", "0", "k"} {
 			if k := base + suffix; len(k) <= 512 && !slices.Contains(keys, k) {
 				keys = append(keys, k)
 			}

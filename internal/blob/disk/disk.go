@@ -1,0 +1,323 @@
+package disk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"tarn.dev/tarn/internal/blob"
+)
+
+// Options configures a Store. The zero value means the defaults.
+type Options struct{}
+
+// Store is a blob.Store on a local directory. It is safe for concurrent use.
+type Store struct {
+	root string
+
+	// tree is held for reading while a Put makes sure its directory exists
+	// and creates its temporary file there, and for writing while Delete
+	// removes empty directories, so that no directory vanishes under a Put.
+	tree sync.RWMutex
+	// durable holds the directories known to exist with a durable entry in
+	// their parent. Guarded by tree: added to under the read lock (sync.Map
+	// is safe for that), removed from under the write lock.
+	durable sync.Map // string → struct{}
+
+	// keys serialise Put and Delete of the same key, so that usage counts
+	// the size an object had before it was replaced or removed.
+	seed  maphash.Seed
+	keys  [64]sync.Mutex
+	bytes atomic.Int64
+	objs  atomic.Int64
+}
+
+var _ blob.Store = (*Store)(nil)
+
+// Open opens the store in dir, creating dir if it does not exist. It removes
+// temporary files left by a crash and counts the stored objects; see the
+// package documentation.
+func Open(dir string, opts Options) (*Store, error) {
+	root, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open blob store %q: %w", dir, err)
+	}
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return nil, fmt.Errorf("open blob store %q: %w", dir, err)
+	}
+	s := &Store{root: root, seed: maphash.MakeSeed()}
+	// Make everything a crashed process left durable before it is relied on,
+	// including root's own entry.
+	if err := syncFS(root); err != nil {
+		return nil, fmt.Errorf("open blob store %q: %w", dir, err)
+	}
+	s.durable.Store(root, struct{}{})
+	if _, err := s.scan(root); err != nil {
+		return nil, fmt.Errorf("open blob store %q: %w", dir, err)
+	}
+	return s, nil
+}
+
+// scan walks the tree below dir at Open: it counts objects, removes
+// temporary files, records directories as durable and removes empty ones.
+// It reports whether dir is left empty.
+func (s *Store) scan(dir string) (empty bool, err error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false, err
+	}
+	left := len(entries)
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		kind, _ := classify(e.Name(), e.IsDir(), e.Type().IsRegular())
+		switch kind {
+		case kindTemp:
+			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return false, err
+			}
+			left--
+		case kindObject:
+			info, err := e.Info()
+			if err != nil {
+				return false, err
+			}
+			s.bytes.Add(info.Size())
+			s.objs.Add(1)
+		case kindLevel, kindCont:
+			s.durable.Store(p, struct{}{})
+			empty, err := s.scan(p)
+			if err != nil {
+				return false, err
+			}
+			if empty && os.Remove(p) == nil {
+				s.durable.Delete(p)
+				left--
+			}
+		}
+	}
+	return left == 0, nil
+}
+
+// Close releases the store. It holds no resources between calls today, so
+// Close only exists for callers that treat stores as io.Closers.
+func (s *Store) Close() error { return nil }
+
+// Usage returns the total size in bytes and the number of the stored
+// objects. It is counted at Open and kept up to date by Put and Delete.
+func (s *Store) Usage() (bytes, objects int64) {
+	return s.bytes.Load(), s.objs.Load()
+}
+
+func (s *Store) keyLock(key string) *sync.Mutex {
+	return &s.keys[maphash.String(s.seed, key)%uint64(len(s.keys))]
+}
+
+// Put stores data under key durably; see the package documentation.
+func (s *Store) Put(ctx context.Context, key string, data []byte) error {
+	if err := checkKey("put", key); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("put %q: %w", key, err)
+	}
+	dir, file := s.paths(key)
+	s.tree.RLock()
+	f, err := s.createTemp(dir)
+	s.tree.RUnlock()
+	if err != nil {
+		return putError(key, err)
+	}
+	tmp := f.Name()
+	if err := writeSync(f, data); err != nil {
+		os.Remove(tmp)
+		return putError(key, err)
+	}
+	if err := ctx.Err(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("put %q: %w", key, err)
+	}
+	mu := s.keyLock(key)
+	mu.Lock()
+	defer mu.Unlock()
+	old, existed := int64(0), false
+	if info, err := os.Lstat(file); err == nil {
+		old, existed = info.Size(), true
+	}
+	if err := os.Rename(tmp, file); err != nil {
+		os.Remove(tmp)
+		return putError(key, err)
+	}
+	// The object is in place; from here on the store counts it even if the
+	// directory sync fails, since the rename cannot be taken back.
+	s.bytes.Add(int64(len(data)) - old)
+	if !existed {
+		s.objs.Add(1)
+	}
+	if err := syncDir(dir); err != nil {
+		return putError(key, err)
+	}
+	return nil
+}
+
+// createTemp makes sure dir exists durably and creates a temporary file in
+// it. The caller holds s.tree for reading.
+func (s *Store) createTemp(dir string) (*os.File, error) {
+	if err := s.ensureDir(dir); err != nil {
+		return nil, err
+	}
+	return os.CreateTemp(dir, tmpPrefix+"*")
+}
+
+// ensureDir creates dir and its missing parents below the root, making each
+// one durable by fsyncing its parent. The caller holds s.tree for reading.
+func (s *Store) ensureDir(dir string) error {
+	if _, ok := s.durable.Load(dir); ok {
+		return nil
+	}
+	parent := filepath.Dir(dir)
+	if err := s.ensureDir(parent); err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	// Even if another Put created dir, its entry is durable only once some
+	// fsync of parent follows the mkdir.
+	if err := syncDir(parent); err != nil {
+		return err
+	}
+	s.durable.Store(dir, struct{}{})
+	return nil
+}
+
+// writeSync writes data to f, fsyncs and closes it.
+func writeSync(f *os.File, data []byte) error {
+	_, err := f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func syncFS(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := unix.Syncfs(int(d.Fd())); err != nil {
+		return fmt.Errorf("syncfs %q: %w", dir, err)
+	}
+	return nil
+}
+
+// putError wraps an error of Put, marking running out of space with
+// blob.ErrNoSpace.
+func putError(key string, err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("put %q: %w: %w", key, blob.ErrNoSpace, err)
+	}
+	return fmt.Errorf("put %q: %w", key, err)
+}
+
+// ReadAt reads from the object's file with pread.
+func (s *Store) ReadAt(ctx context.Context, key string, p []byte, off int64) (int, error) {
+	if err := checkKey("read", key); err != nil {
+		return 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("read %q: %w", key, err)
+	}
+	if off < 0 {
+		return 0, fmt.Errorf("read %q at %d: negative offset: %w", key, off, fs.ErrInvalid)
+	}
+	_, file := s.paths(key)
+	f, err := os.Open(file)
+	if err != nil {
+		return 0, readError(key, err)
+	}
+	defer f.Close()
+	n, err := f.ReadAt(p, off)
+	if err != nil && err != io.EOF {
+		return n, fmt.Errorf("read %q at %d: %w", key, off, err)
+	}
+	return n, err
+}
+
+// readError maps the failure to open an object's file; a missing directory
+// on the way (ENOTDIR only if a stranger put a file there) means the key is
+// not stored.
+func readError(key string, err error) error {
+	if errors.Is(err, syscall.ENOTDIR) {
+		err = blob.ErrNotExist
+	}
+	return fmt.Errorf("read %q: %w", key, err)
+}
+
+// Delete removes the object's file and the directories it leaves empty.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := checkKey("delete", key); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("delete %q: %w", key, err)
+	}
+	dir, file := s.paths(key)
+	mu := s.keyLock(key)
+	mu.Lock()
+	info, err := os.Lstat(file)
+	if err == nil {
+		err = os.Remove(file)
+	}
+	if err == nil {
+		s.bytes.Add(-info.Size())
+		s.objs.Add(-1)
+	}
+	mu.Unlock()
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("delete %q: %w", key, err)
+	}
+	s.prune(dir)
+	return nil
+}
+
+// prune removes dir and its parents below the root while they are empty.
+// It is best effort: a directory that cannot be removed stays.
+func (s *Store) prune(dir string) {
+	s.tree.Lock()
+	defer s.tree.Unlock()
+	for ; dir != s.root && len(dir) > len(s.root); dir = filepath.Dir(dir) {
+		if os.Remove(dir) != nil {
+			return
+		}
+		s.durable.Delete(dir)
+	}
+}
