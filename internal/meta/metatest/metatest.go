@@ -446,7 +446,9 @@ func testUnlinked(t *testing.T, s meta.Store) {
 		return nil
 	})
 	var got []meta.Ino
-	view(t, s, func(tx meta.Tx) error { return tx.Unlinked(func(i meta.Ino) error { got = append(got, i); return nil }) })
+	view(t, s, func(tx meta.Tx) error {
+		return tx.Unlinked(func(i meta.Ino) error { got = append(got, i); return nil })
+	})
 	if !reflect.DeepEqual(got, []meta.Ino{2, 4}) {
 		t.Errorf("Unlinked = %v, want [2 4]", got)
 	}

@@ -30,10 +30,10 @@ var SQLite Dialect = sqliteDialect{}
 
 type sqliteDialect struct{}
 
-func (sqliteDialect) Name() string             { return "sqlite" }
-func (sqliteDialect) Rebind(q string) string   { return q }
-func (sqliteDialect) BytesType() string        { return "BLOB" }
-func (sqliteDialect) IsUnique(err error) bool  { return sqliteCode(err, 2067, 1555) }
+func (sqliteDialect) Name() string              { return "sqlite" }
+func (sqliteDialect) Rebind(q string) string    { return q }
+func (sqliteDialect) BytesType() string         { return "BLOB" }
+func (sqliteDialect) IsUnique(err error) bool   { return sqliteCode(err, 2067, 1555) }
 func (sqliteDialect) IsConflict(err error) bool { return sqliteCode(err, 5, 6, 517, 262) }
 
 // sqliteCode reports whether err carries one of the given SQLite result codes
