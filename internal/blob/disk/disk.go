@@ -135,15 +135,16 @@ func (s *Store) Put(ctx context.Context, key string, data []byte) error {
 	f, err := s.createTemp(dir)
 	s.tree.RUnlock()
 	if err != nil {
+		s.prune(dir)
 		return putError(key, err)
 	}
 	tmp := f.Name()
 	if err := writeSync(f, data); err != nil {
-		os.Remove(tmp)
+		s.discard(tmp, dir)
 		return putError(key, err)
 	}
 	if err := ctx.Err(); err != nil {
-		os.Remove(tmp)
+		s.discard(tmp, dir)
 		return fmt.Errorf("put %q: %w", key, err)
 	}
 	mu := s.keyLock(key)
@@ -154,7 +155,7 @@ func (s *Store) Put(ctx context.Context, key string, data []byte) error {
 		old, existed = info.Size(), true
 	}
 	if err := os.Rename(tmp, file); err != nil {
-		os.Remove(tmp)
+		s.discard(tmp, dir)
 		return putError(key, err)
 	}
 	// The object is in place; from here on the store counts it even if the
@@ -167,6 +168,13 @@ func (s *Store) Put(ctx context.Context, key string, data []byte) error {
 		return putError(key, err)
 	}
 	return nil
+}
+
+// discard removes the temporary file of a failed Put and the directories
+// that leaves empty.
+func (s *Store) discard(tmp, dir string) {
+	os.Remove(tmp)
+	s.prune(dir)
 }
 
 // createTemp makes sure dir exists durably and creates a temporary file in
