@@ -1,0 +1,121 @@
+// Package cli implements the tarn command line: `tarn server` and the
+// porcelain commands (fs, ap, mt, env) that drive a Tarn server through the
+// same AWS-compatible API that the AWS CLI and SDKs use, with the AWS SDK for
+// Go as the client.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// command is one subcommand (or a group of them).
+type command struct {
+	name, usage, summary string
+	run                  func(ctx context.Context, env *env, args []string) error
+	sub                  []*command
+}
+
+// env carries the streams of one invocation.
+type env struct {
+	stdout, stderr io.Writer
+}
+
+// usageError is a mistake in the command line; it prints the usage.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+func commands() []*command {
+	return []*command{
+		serverCommand("server"),
+		serverCommand("up"),
+		envCommand(),
+		fsCommand(),
+		apCommand(),
+		mtCommand(),
+	}
+}
+
+// Run runs the tarn command line with args (without the program name) and
+// returns the process exit code.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	e := &env{stdout: stdout, stderr: stderr}
+	root := &command{name: "tarn", usage: "tarn COMMAND [ARGS]", sub: commands()}
+	if err := dispatch(ctx, e, root, args); err != nil {
+		var ue *usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "tarn: %s\n", ue.msg)
+			return 2
+		}
+		fmt.Fprintf(stderr, "tarn: %s\n", describeError(err))
+		return 1
+	}
+	return 0
+}
+
+func dispatch(ctx context.Context, e *env, c *command, args []string) error {
+	if c.sub == nil {
+		return c.run(ctx, e, args)
+	}
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		printHelp(e.stdout, c)
+		if len(args) == 0 && c.name != "tarn" {
+			return usagef("%s needs a subcommand", c.name)
+		}
+		return nil
+	}
+	for _, s := range c.sub {
+		if s.name == args[0] {
+			return dispatch(ctx, e, s, args[1:])
+		}
+	}
+	return usagef("unknown command %q (see '%s help')", args[0], c.usage[:strings.IndexByte(c.usage+" ", ' ')])
+}
+
+func printHelp(w io.Writer, c *command) {
+	fmt.Fprintf(w, "usage: %s\n\ncommands:\n", c.usage)
+	for _, s := range c.sub {
+		fmt.Fprintf(w, "  %-44s %s\n", s.usage, s.summary)
+	}
+}
+
+// parseInterleaved parses flags that may come before, between or after the
+// positional arguments (`tarn ap create FS --uid 1001`), which the standard
+// flag package alone does not allow, and returns the positionals.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, usagef("%s", flagUsage(fs))
+			}
+			return nil, usagef("%v\n%s", err, flagUsage(fs))
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+func flagUsage(fs *flag.FlagSet) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "usage of %s:\n", fs.Name())
+	fs.VisitAll(func(f *flag.Flag) {
+		fmt.Fprintf(&b, "  --%s\t%s", f.Name, f.Usage)
+		if f.DefValue != "" && f.DefValue != "false" {
+			fmt.Fprintf(&b, " (default %s)", f.DefValue)
+		}
+		b.WriteString("\n")
+	})
+	return strings.TrimRight(b.String(), "\n")
+}

@@ -1,0 +1,96 @@
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/efs"
+	"github.com/aws/smithy-go"
+
+	"tarn.dev/tarn/internal/datadir"
+)
+
+// clientFlags are the flags every API command takes to find its server.
+type clientFlags struct {
+	data, endpoint, region string
+	json                   bool
+}
+
+func (c *clientFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.data, "data", "", "data directory of a local server (default $TARN_DATA or ./.tarn)")
+	fs.StringVar(&c.endpoint, "endpoint", "", "control API URL (default $TARN_ENDPOINT, else the local server's)")
+	fs.StringVar(&c.region, "region", "", "region (default $AWS_REGION, else the server's)")
+	fs.BoolVar(&c.json, "json", false, "print JSON instead of a table")
+}
+
+// awsConfig finds the endpoint and credentials: flags first, then the
+// standard environment variables, then the local server's data directory.
+func (c *clientFlags) awsConfig() (aws.Config, string, error) {
+	dir := datadir.Dir{Path: c.data}
+	if dir.Path == "" {
+		dir.Path = datadir.Default()
+	}
+	endpoint, region := c.endpoint, c.region
+	if endpoint == "" {
+		endpoint = os.Getenv("TARN_ENDPOINT")
+	}
+	if region == "" {
+		region = firstNonEmpty(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"))
+	}
+	if endpoint == "" || region == "" {
+		info, err := dir.ReadServerInfo()
+		if err != nil && endpoint == "" {
+			if errors.Is(err, fs.ErrNotExist) {
+				return aws.Config{}, "", fmt.Errorf("no running tarn server found in data directory %s: start one with 'tarn server', or give --endpoint", dir.Path)
+			}
+			return aws.Config{}, "", err
+		}
+		endpoint = firstNonEmpty(endpoint, info.Endpoint)
+		region = firstNonEmpty(region, info.Region, "us-east-1")
+	}
+	id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
+	if id == "" || secret == "" {
+		creds, err := dir.ReadRootCredentials()
+		if err != nil {
+			return aws.Config{}, "", fmt.Errorf("no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run on the server's machine (%w)", err)
+		}
+		id, secret = creds.AccessKeyID, creds.SecretAccessKey
+	}
+	cfg := aws.Config{
+		Region:           region,
+		Credentials:      credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN")),
+		RetryMaxAttempts: 2,
+	}
+	return cfg, endpoint, nil
+}
+
+func (c *clientFlags) efs() (*efs.Client, error) {
+	cfg, endpoint, err := c.awsConfig()
+	if err != nil {
+		return nil, err
+	}
+	return efs.NewFromConfig(cfg, func(o *efs.Options) { o.BaseEndpoint = aws.String(endpoint) }), nil
+}
+
+func firstNonEmpty(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// describeError turns an API error into one line: the AWS code and message.
+func describeError(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return fmt.Sprintf("%s: %s", ae.ErrorCode(), ae.ErrorMessage())
+	}
+	return err.Error()
+}

@@ -1,0 +1,246 @@
+// Package server wires Tarn's parts together for `tarn server`: the data
+// directory, the control-plane store, the signed control API on one HTTP
+// port (routed by the SigV4 service name), and clean shutdown.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"syscall"
+	"time"
+
+	"tarn.dev/tarn/internal/datadir"
+	"tarn.dev/tarn/internal/efsapi"
+	"tarn.dev/tarn/internal/store"
+)
+
+// Defaults of a single-machine server.
+const (
+	DefaultListen = "127.0.0.1:7750"
+	DefaultRegion = "us-east-1"
+)
+
+// Config configures a server. The zero value of each field means its default.
+type Config struct {
+	DataDir string // default datadir.Default()
+	Listen  string // control API address, default DefaultListen
+	Region  string // default DefaultRegion
+	// SkipSignatures turns off SigV4 verification. It exists only so that
+	// benchmarks can measure what verification costs; never use it to serve.
+	SkipSignatures bool
+	Log            *slog.Logger // default: text to Out and to logs/server.log
+	Out            io.Writer    // where the start-up banner goes, default os.Stderr
+}
+
+// Server is an opened Tarn server: its data directory and store, ready to
+// serve the control API.
+type Server struct {
+	cfg       Config
+	dir       datadir.Dir
+	store     *store.Store
+	lockFile  *os.File
+	logFile   *os.File
+	created   bool
+	accountID string
+	root      datadir.Credentials
+	control   *controlAPI
+}
+
+// Open prepares the data directory (creating it on first start, with a new
+// root access key pair and account id), takes the data directory's lock and
+// opens the store.
+func Open(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.DataDir == "" {
+		cfg.DataDir = datadir.Default()
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
+	}
+	if cfg.Region == "" {
+		cfg.Region = DefaultRegion
+	}
+	if cfg.Out == nil {
+		cfg.Out = os.Stderr
+	}
+	s := &Server{cfg: cfg, dir: datadir.Dir{Path: cfg.DataDir}}
+	ok := false
+	defer func() {
+		if !ok {
+			s.Close()
+		}
+	}()
+	var err error
+	if s.created, err = s.dir.Create(); err != nil {
+		return nil, err
+	}
+	if err := s.lock(); err != nil {
+		return nil, err
+	}
+	if s.cfg.Log == nil {
+		s.logFile, err = os.OpenFile(s.dir.Logs()+"/server.log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("open server log: %w", err)
+		}
+		s.cfg.Log = slog.New(slog.NewTextHandler(io.MultiWriter(cfg.Out, s.logFile), nil))
+	}
+	if s.store, err = store.Open(ctx, s.dir.Database()); err != nil {
+		return nil, err
+	}
+	if err := s.initAccount(ctx); err != nil {
+		return nil, err
+	}
+	s.control = newControlAPI(s.cfg, s.store, s.cfg.Log)
+	s.control.services["elasticfilesystem"] = efsapi.New(efsapi.Config{
+		Store:        s.store,
+		AccountID:    s.accountID,
+		Region:       s.cfg.Region,
+		MountAddress: hostOf(s.cfg.Listen),
+		Log:          s.cfg.Log,
+	})
+	ok = true
+	return s, nil
+}
+
+// lock takes an exclusive lock on the data directory so that two servers
+// never share one.
+func (s *Server) lock() error {
+	f, err := os.OpenFile(s.dir.Path+"/lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("lock data directory: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return fmt.Errorf("data directory %s is in use by another tarn server", s.dir.Path)
+		}
+		return fmt.Errorf("lock data directory: %w", err)
+	}
+	s.lockFile = f
+	return nil
+}
+
+// initAccount creates the account id and root key pair on first start and
+// loads them on every start.
+func (s *Server) initAccount(ctx context.Context) error {
+	n, err := rand.Int(rand.Reader, big.NewInt(9e11))
+	if err != nil {
+		return err
+	}
+	if s.accountID, err = s.store.InitSetting(ctx, "account_id", fmt.Sprintf("%012d", n.Int64()+1e11)); err != nil {
+		return err
+	}
+	fresh := datadir.NewCredentials()
+	keyID, err := s.store.InitSetting(ctx, "root_access_key_id", fresh.AccessKeyID)
+	if err != nil {
+		return err
+	}
+	if keyID == fresh.AccessKeyID {
+		if err := s.store.PutAccessKey(ctx, store.AccessKey{ID: fresh.AccessKeyID, Secret: fresh.SecretAccessKey,
+			Principal: "arn:aws:iam::" + s.accountID + ":root", Created: time.Now()}); err != nil {
+			return err
+		}
+	}
+	k, err := s.store.AccessKey(ctx, keyID)
+	if err != nil {
+		return fmt.Errorf("root access key %s: %w", keyID, err)
+	}
+	s.root = datadir.Credentials{AccessKeyID: k.ID, SecretAccessKey: k.Secret}
+	// The key file is for local clients; rewrite it if it was lost.
+	if cur, err := s.dir.ReadRootCredentials(); err != nil || cur != s.root {
+		if err := s.dir.WriteRootCredentials(s.root); err != nil {
+			return fmt.Errorf("write root credentials: %w", err)
+		}
+	}
+	return nil
+}
+
+// RootCredentials returns the root access key pair.
+func (s *Server) RootCredentials() datadir.Credentials { return s.root }
+
+// AccountID returns the account id of this Tarn.
+func (s *Server) AccountID() string { return s.accountID }
+
+// Handler returns the control API handler.
+func (s *Server) Handler() http.Handler { return s.control }
+
+// Close releases everything Open acquired.
+func (s *Server) Close() error {
+	var err error
+	if s.store != nil {
+		err = s.store.Close()
+	}
+	if s.lockFile != nil {
+		s.lockFile.Close()
+	}
+	if s.logFile != nil {
+		s.logFile.Close()
+	}
+	return err
+}
+
+// Run opens a server, serves until ctx is cancelled, then shuts down cleanly.
+func Run(ctx context.Context, cfg Config) error {
+	s, err := Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return s.Serve(ctx)
+}
+
+// Serve listens on the configured address and serves until ctx is cancelled.
+func (s *Server) Serve(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
+	}
+	endpoint := "http://" + ln.Addr().String()
+	if err := s.dir.WriteServerInfo(datadir.ServerInfo{Endpoint: endpoint, Region: s.cfg.Region, PID: os.Getpid()}); err != nil {
+		ln.Close()
+		return fmt.Errorf("write server info: %w", err)
+	}
+	defer s.dir.RemoveServerInfo()
+
+	hs := &http.Server{Handler: s.control, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+
+	state := "opened"
+	if s.created {
+		state = "created"
+	}
+	fmt.Fprintf(s.cfg.Out, "tarn: data directory %s (%s)\n", s.dir.Path, state)
+	fmt.Fprintf(s.cfg.Out, "tarn: control API (EFS, signed with SigV4) at %s, region %s, account %s\n", endpoint, s.cfg.Region, s.accountID)
+	fmt.Fprintf(s.cfg.Out, "tarn: credentials: eval \"$(tarn env --data %s)\", then aws --endpoint-url \"$TARN_ENDPOINT\" efs describe-file-systems\n", s.dir.Path)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve control API: %w", err)
+	case <-ctx.Done():
+	}
+	s.cfg.Log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shut down control API: %w", err)
+	}
+	fmt.Fprintln(s.cfg.Out, "tarn: stopped")
+	return nil
+}
+
+func hostOf(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return "127.0.0.1"
+	}
+	return host
+}
