@@ -93,7 +93,7 @@ func TestGetLkReportsFirstConflict(t *testing.T) {
 		{"write over read", px(1, 1, 1, Write, 5, 5), Lock{Session: 1, Owner: 2, PID: 102, Start: 0, End: 9, Type: Read}},
 		{"read over write", px(1, 1, 1, Read, 25, 35), Lock{Session: 1, Owner: 3, PID: 103, Start: 20, End: 29, Type: Write}},
 		{"lowest start first", px(1, 1, 1, Write, 0, ToEOF), Lock{Session: 1, Owner: 2, PID: 102, Start: 0, End: 9, Type: Read}},
-		{"to-EOF holder", px(1, 1, 1, Read, 1 << 40, 1<<40 + 5), Lock{Session: 1, Owner: 4, PID: 104, Start: 40, End: ToEOF, Type: Write}},
+		{"to-EOF holder", px(1, 1, 1, Read, 1<<40, 1<<40+5), Lock{Session: 1, Owner: 4, PID: 104, Start: 40, End: ToEOF, Type: Write}},
 		{"gap", px(1, 1, 1, Write, 10, 19), none},
 		{"own lock ignored", px(1, 1, 1, Write, 30, 30), none},
 		{"other owner sees it", px(1, 1, 9, Read, 30, 30), Lock{Session: 1, Owner: 1, PID: 101, Start: 30, End: 35, Type: Write}},
