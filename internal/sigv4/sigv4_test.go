@@ -106,7 +106,7 @@ func sha256Hex(b []byte) string {
 }
 
 // signSDK builds a request to base+c.target signed by aws-sdk-go-v2's signer.
-func signSDK(t *testing.T, base string, c sdkCase, creds aws.Credentials, at time.Time) *http.Request {
+func signSDK(t testing.TB, base string, c sdkCase, creds aws.Credentials, at time.Time) *http.Request {
 	t.Helper()
 	req, err := http.NewRequest(c.method, base+c.target, bytes.NewReader([]byte(c.body)))
 	if err != nil {
@@ -383,7 +383,7 @@ func TestVerifyCustomSkew(t *testing.T) {
 	}
 }
 
-func presign(t *testing.T, base, target string, expires string, at time.Time) (string, http.Header) {
+func presign(t testing.TB, base, target string, expires string, at time.Time) (string, http.Header) {
 	t.Helper()
 	if expires != "" {
 		sep := "?"
