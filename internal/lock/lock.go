@@ -111,6 +111,8 @@ type Table struct {
 	// lock and never before one.
 	graphMu sync.Mutex
 	waiting map[owner][]*waiter
+	seen    []owner // scratch for reachesLocked
+	stack   []owner // scratch for reachesLocked
 }
 
 // shard holds the files whose inode numbers hash to it. Unrelated files in

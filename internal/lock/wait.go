@@ -79,8 +79,11 @@ func (t *Table) reachesLocked(from, to owner, heldOnly bool) bool {
 	if len(t.waiting[from]) == 0 {
 		return false
 	}
-	seen := map[owner]bool{from: true}
-	stack := []owner{from}
+	// Wait-for graphs are small: a slice beats a map and, reused, does not
+	// allocate.
+	seen := append(t.seen[:0], from)
+	stack := append(t.stack[:0], from)
+	defer func() { t.seen, t.stack = seen[:0], stack[:0] }()
 	for len(stack) > 0 {
 		o := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -92,8 +95,8 @@ func (t *Table) reachesLocked(from, to owner, heldOnly bool) bool {
 				if e.o == to {
 					return true
 				}
-				if !seen[e.o] {
-					seen[e.o] = true
+				if !slices.Contains(seen, e.o) {
+					seen = append(seen, e.o)
 					stack = append(stack, e.o)
 				}
 			}
