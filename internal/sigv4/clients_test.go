@@ -84,6 +84,13 @@ func (fx clientFixture) request(t *testing.T, target string, body []byte) (*http
 // signedAt is the request's own date, used as the verifier's clock.
 func signedAt(t *testing.T, r *http.Request) time.Time {
 	t.Helper()
+	if d := r.Header.Get("Date"); d != "" && r.Header.Get("X-Amz-Date") == "" {
+		at, err := parseHTTPDate(d)
+		if err != nil {
+			t.Fatalf("fixture Date %q: %v", d, err)
+		}
+		return at.UTC()
+	}
 	d := r.Header.Get("X-Amz-Date")
 	if d == "" {
 		d = r.URL.Query().Get("X-Amz-Date")

@@ -185,7 +185,7 @@ func parseHeaderAuth(r *http.Request, header string) (*auth, error) {
 	amzDate := r.Header.Get("X-Amz-Date")
 	if amzDate == "" {
 		if d := r.Header.Get("Date"); d != "" {
-			t, err := http.ParseTime(d)
+			t, err := parseHTTPDate(d)
 			if err != nil {
 				return nil, errorf(CodeIncompleteSignature, "Date must be in RFC 1123 format. Got '%s'.", d)
 			}
@@ -299,6 +299,16 @@ func (a *auth) setDate(d string) error {
 	}
 	a.amzDate, a.signedAt = d, t
 	return nil
+}
+
+// parseHTTPDate parses a Date header: the HTTP formats, and RFC 1123 with a
+// numeric zone as botocore writes it ("Thu, 26 Nov 2026 12:46:47 -0000").
+func parseHTTPDate(d string) (time.Time, error) {
+	t, err := http.ParseTime(d)
+	if err != nil {
+		t, err = time.Parse(time.RFC1123Z, d)
+	}
+	return t, err
 }
 
 func isDate(s string) bool {

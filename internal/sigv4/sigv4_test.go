@@ -16,6 +16,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/efs"
+	efstypes "github.com/aws/aws-sdk-go-v2/service/efs/types"
+	"github.com/aws/smithy-go"
 )
 
 const (
@@ -478,5 +482,43 @@ func TestErrorString(t *testing.T) {
 	err := error(&Error{Code: CodeInvalidSignature, Message: "m"})
 	if got, want := err.Error(), "sigv4: InvalidSignatureException: m"; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
+	}
+}
+
+// TestVerifyEFSClient sends requests from the real EFS client of the Go SDK,
+// with all its middleware (amz-sdk-* headers, content-length, user agent).
+func TestVerifyEFSClient(t *testing.T) {
+	v := testVerifier(t0)
+	v.Now = time.Now // the SDK signs with its own clock
+	base, _ := verifyServer(t, v, nil)
+	newClient := func(secret string) *efs.Client {
+		cfg := aws.Config{
+			Region:           "us-west-2",
+			Credentials:      credentials.NewStaticCredentialsProvider(testKeyID, secret, ""),
+			RetryMaxAttempts: 1,
+		}
+		return efs.NewFromConfig(cfg, func(o *efs.Options) { o.BaseEndpoint = aws.String(base) })
+	}
+	ctx := context.Background()
+	c := newClient(testSecret)
+	if _, err := c.DescribeFileSystems(ctx, &efs.DescribeFileSystemsInput{CreationToken: aws.String("tok with space/ü")}); err != nil {
+		t.Errorf("DescribeFileSystems = %v, want success", err)
+	}
+	_, err := c.CreateAccessPoint(ctx, &efs.CreateAccessPointInput{
+		ClientToken:  aws.String("ct-1"),
+		FileSystemId: aws.String("fs-12345678"),
+		Tags:         []efstypes.Tag{{Key: aws.String("Name"), Value: aws.String("data  dir")}},
+	})
+	if err != nil {
+		t.Errorf("CreateAccessPoint = %v, want success", err)
+	}
+	if _, err := c.DescribeAccessPoints(ctx, &efs.DescribeAccessPointsInput{AccessPointId: aws.String("fsap-0123 4567:x")}); err != nil {
+		t.Errorf("DescribeAccessPoints = %v, want success", err)
+	}
+
+	_, err = newClient("wrong").DescribeFileSystems(ctx, &efs.DescribeFileSystemsInput{})
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != CodeInvalidSignature {
+		t.Errorf("DescribeFileSystems with a wrong secret = %v, want %s", err, CodeInvalidSignature)
 	}
 }

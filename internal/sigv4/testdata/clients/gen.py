@@ -142,6 +142,15 @@ def main():
     urllib.request.urlopen(urllib.request.Request(prepared.url, headers=dict(prepared.headers))).read()
     take("botocore-sigv4auth-unnormalised-url", boto, "lambda")
 
+    # With a Date header botocore signs "date" and sends no X-Amz-Date.
+    req = AWSRequest(method="POST", url=endpoint + "/2015-02-01/file-systems", data=b'{"CreationToken":"d"}',
+                     headers={"Date": "Thu, 01 Jan 1970 00:00:00 GMT", "Content-Type": "application/json"})
+    SigV4Auth(Credentials(KEY_ID, SECRET), "elasticfilesystem", REGION).add_auth(req)
+    prepared = req.prepare()
+    urllib.request.urlopen(urllib.request.Request(prepared.url, data=prepared.body,
+                                                  headers=dict(prepared.headers))).read()
+    take("botocore-sigv4auth-date-header", boto, "elasticfilesystem")
+
     cli = subprocess.run(["/usr/bin/aws", "--version"], capture_output=True, text=True).stdout.split()[0]
     with tempfile.TemporaryDirectory() as home:
         env = {
