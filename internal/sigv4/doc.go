@@ -43,9 +43,12 @@
 // and botocore signs a query already present in the URL in its raw, sorted form
 // rather than decoded and re-encoded. These only matter for requests botocore
 // builds from URLs with such shapes; its own serialisers produce the standard
-// form.
+// form. Because of the first, a signature for "/a/b" also verifies for
+// "/a/./b" or "/a//b": handlers should resolve resources from the cleaned path
+// (or reject unclean ones), as AWS does.
 //
-// If X-Amz-Date is absent the Date header (RFC 1123) is used, as AWS allows.
+// If X-Amz-Date is absent the Date header is used, as AWS allows: HTTP date
+// formats, and RFC 1123 with a numeric zone as botocore writes it.
 //
 // # Presigned URLs
 //
@@ -68,7 +71,10 @@
 //     host or a present X-Amz-Security-Token left unsigned: IncompleteSignatureException
 //   - credential date differing from the request date, date outside the allowed
 //     skew (15 minutes by default) or past X-Amz-Expires, payload hash header not
-//     matching the body: InvalidSignatureException
+//     matching the body: InvalidSignatureException. The skew messages are AWS's:
+//     "Signature expired: <date> is now earlier than <now-skew> (<now> - 15 min.)"
+//     and "Signature not yet current: <date> is still later than <now+skew>
+//     (<now> + 15 min.)".
 //   - unknown access key: UnrecognizedClientException
 //   - signature mismatch: InvalidSignatureException
 //
