@@ -4,8 +4,8 @@
 // There is no maintained SigV4 *verifier* library for Go: the AWS SDKs only
 // sign. Re-signing an incoming request with the SDK signer and comparing does
 // not work either, because every client signs a different header set (the Go
-// SDK signs content-length and its amz-sdk-* headers, botocore and the AWS CLI
-// sign content-type and x-amz-date but not x-amz-content-sha256, and so on).
+// SDK signs content-length and its amz-sdk-* headers; botocore and the AWS CLI
+// sign only host, x-amz-date and content-type when there is a body; and so on).
 // So the verification is written here by hand, rebuilding the canonical request
 // from the request's own signed-header list.
 //
