@@ -54,6 +54,7 @@ func Run(t *testing.T, newStore func(t *testing.T) blob.Store) {
 	t.Run("LongKeys", func(t *testing.T) { testLongKeys(t, newStore) })
 	t.Run("InvalidKeys", func(t *testing.T) { testInvalidKeys(t, newStore) })
 	t.Run("InvalidListPrefix", func(t *testing.T) { testInvalidPrefix(t, newStore) })
+	t.Run("ReadAfterOverwrite", func(t *testing.T) { testReadAfterOverwrite(t, newStore) })
 	t.Run("OverwriteIsAtomic", func(t *testing.T) { testOverwriteAtomic(t, newStore) })
 	t.Run("ConcurrentDistinctKeys", func(t *testing.T) { testConcurrent(t, newStore) })
 	t.Run("CancelledContext", func(t *testing.T) { testCancelled(t, newStore) })
@@ -222,6 +223,7 @@ func testReadAtMissing(t *testing.T, newStore func(*testing.T) blob.Store) {
 		}
 	}
 	put(t, s, "gone", []byte("x"))
+	readAll(t, s, "gone", 1) // a backend that caches open objects must forget it
 	if err := s.Delete(context.Background(), "gone"); err != nil {
 		t.Fatal(err)
 	}
@@ -543,6 +545,16 @@ func testInvalidPrefix(t *testing.T, newStore func(*testing.T) blob.Store) {
 		err := s.List(context.Background(), prefix, func(string, int64) error { return nil })
 		if !errors.Is(err, fs.ErrInvalid) {
 			t.Errorf("List(%.20q) = %v, want an error wrapping fs.ErrInvalid", prefix, err)
+		}
+	}
+}
+
+func testReadAfterOverwrite(t *testing.T, newStore func(*testing.T) blob.Store) {
+	s := newStore(t)
+	for i, data := range []string{"first", "second, longer", "3rd", ""} {
+		put(t, s, "k/v", []byte(data))
+		if got := readAll(t, s, "k/v", len(data)); string(got) != data {
+			t.Fatalf("ReadAt after Put #%d = %q, want %q", i+1, got, data)
 		}
 	}
 }

@@ -19,7 +19,16 @@ import (
 )
 
 // Options configures a Store. The zero value means the defaults.
-type Options struct{}
+type Options struct {
+	// OpenFiles is how many object files ReadAt keeps open for later reads
+	// of the same objects: 0 means 128; a negative value keeps none.
+	OpenFiles int
+}
+
+const (
+	defaultOpenFiles = 128
+	stripes          = 64 // locks for Put and Delete, by key hash
+)
 
 // Store is a blob.Store on a local directory. It is safe for concurrent use.
 type Store struct {
@@ -37,9 +46,11 @@ type Store struct {
 	// keys serialise Put and Delete of the same key, so that usage counts
 	// the size an object had before it was replaced or removed.
 	seed  maphash.Seed
-	keys  [64]sync.Mutex
+	keys  [stripes]sync.Mutex
 	bytes atomic.Int64
 	objs  atomic.Int64
+
+	files *openFiles // nil if disabled
 }
 
 var _ blob.Store = (*Store)(nil)
@@ -56,6 +67,12 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open blob store %q: %w", dir, err)
 	}
 	s := &Store{root: root, seed: maphash.MakeSeed()}
+	switch n := opts.OpenFiles; {
+	case n == 0:
+		s.files = &openFiles{max: defaultOpenFiles}
+	case n > 0:
+		s.files = &openFiles{max: n}
+	}
 	// Make everything a crashed process left durable before it is relied on,
 	// including root's own entry.
 	if err := syncFS(root); err != nil {
@@ -108,9 +125,14 @@ func (s *Store) scan(dir string) (empty bool, err error) {
 	return left == 0, nil
 }
 
-// Close releases the store. It holds no resources between calls today, so
-// Close only exists for callers that treat stores as io.Closers.
-func (s *Store) Close() error { return nil }
+// Close closes the files the store keeps open. The store must not be used
+// afterwards.
+func (s *Store) Close() error {
+	if s.files != nil {
+		s.files.closeAll()
+	}
+	return nil
+}
 
 // Usage returns the total size in bytes and the number of the stored
 // objects. It is counted at Open and kept up to date by Put and Delete.
@@ -118,8 +140,10 @@ func (s *Store) Usage() (bytes, objects int64) {
 	return s.bytes.Load(), s.objs.Load()
 }
 
-func (s *Store) keyLock(key string) *sync.Mutex {
-	return &s.keys[maphash.String(s.seed, key)%uint64(len(s.keys))]
+// stripe returns the index of key's lock in s.keys and of its generation in
+// s.files.
+func (s *Store) stripe(key string) int {
+	return int(maphash.String(s.seed, key) % uint64(len(s.keys)))
 }
 
 // Put stores data under key durably; see the package documentation.
@@ -147,9 +171,9 @@ func (s *Store) Put(ctx context.Context, key string, data []byte) error {
 		s.discard(tmp, dir)
 		return fmt.Errorf("put %q: %w", key, err)
 	}
-	mu := s.keyLock(key)
-	mu.Lock()
-	defer mu.Unlock()
+	stripe := s.stripe(key)
+	s.keys[stripe].Lock()
+	defer s.keys[stripe].Unlock()
 	old, existed := int64(0), false
 	if info, err := os.Lstat(file); err == nil {
 		old, existed = info.Size(), true
@@ -160,6 +184,9 @@ func (s *Store) Put(ctx context.Context, key string, data []byte) error {
 	}
 	// The object is in place; from here on the store counts it even if the
 	// directory sync fails, since the rename cannot be taken back.
+	if s.files != nil {
+		s.files.invalidate(key, stripe)
+	}
 	s.bytes.Add(int64(len(data)) - old)
 	if !existed {
 		s.objs.Add(1)
@@ -264,17 +291,36 @@ func (s *Store) ReadAt(ctx context.Context, key string, p []byte, off int64) (in
 	if off < 0 {
 		return 0, fmt.Errorf("read %q at %d: negative offset: %w", key, off, fs.ErrInvalid)
 	}
-	_, file := s.paths(key)
-	f, err := os.Open(file)
-	if err != nil {
-		return 0, readError(key, err)
-	}
-	defer f.Close()
-	n, err := f.ReadAt(p, off)
+	n, err := s.readAt(key, p, off)
 	if err != nil && err != io.EOF {
 		return n, fmt.Errorf("read %q at %d: %w", key, off, err)
 	}
 	return n, err
+}
+
+// readAt reads from the cached open file of key, or opens it.
+func (s *Store) readAt(key string, p []byte, off int64) (int, error) {
+	if s.files == nil {
+		_, file := s.paths(key)
+		f, err := os.Open(file)
+		if err != nil {
+			return 0, readError(key, err)
+		}
+		defer f.Close()
+		return f.ReadAt(p, off)
+	}
+	stripe := s.stripe(key)
+	of, gen := s.files.get(key, stripe)
+	if of == nil {
+		_, file := s.paths(key)
+		f, err := os.Open(file)
+		if err != nil {
+			return 0, readError(key, err)
+		}
+		of = s.files.add(key, stripe, gen, f)
+	}
+	defer s.files.release(of)
+	return of.ReadAt(p, off)
 }
 
 // readError maps the failure to open an object's file; a missing directory
@@ -296,17 +342,20 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		return fmt.Errorf("delete %q: %w", key, err)
 	}
 	dir, file := s.paths(key)
-	mu := s.keyLock(key)
-	mu.Lock()
+	stripe := s.stripe(key)
+	s.keys[stripe].Lock()
 	info, err := os.Lstat(file)
 	if err == nil {
 		err = os.Remove(file)
 	}
 	if err == nil {
+		if s.files != nil {
+			s.files.invalidate(key, stripe)
+		}
 		s.bytes.Add(-info.Size())
 		s.objs.Add(-1)
 	}
-	mu.Unlock()
+	s.keys[stripe].Unlock()
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		return nil
 	}

@@ -8,9 +8,9 @@ import (
 	"tarn.dev/tarn/internal/blob/disk"
 )
 
-func openTemp(t *testing.T) *disk.Store {
+func openTemp(t *testing.T, opts disk.Options) *disk.Store {
 	t.Helper()
-	s, err := disk.Open(t.TempDir(), disk.Options{})
+	s, err := disk.Open(t.TempDir(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -19,5 +19,13 @@ func openTemp(t *testing.T) *disk.Store {
 }
 
 func TestConformance(t *testing.T) {
-	blobtest.Run(t, func(t *testing.T) blob.Store { return openTemp(t) })
+	blobtest.Run(t, func(t *testing.T) blob.Store { return openTemp(t, disk.Options{}) })
+}
+
+func TestConformanceOneOpenFile(t *testing.T) {
+	blobtest.Run(t, func(t *testing.T) blob.Store { return openTemp(t, disk.Options{OpenFiles: 1}) })
+}
+
+func TestConformanceNoOpenFiles(t *testing.T) {
+	blobtest.Run(t, func(t *testing.T) blob.Store { return openTemp(t, disk.Options{OpenFiles: -1}) })
 }
