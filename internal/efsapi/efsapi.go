@@ -17,6 +17,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path"
+	"strings"
 	"time"
 
 	"tarn.dev/tarn/internal/awsapi"
@@ -104,7 +106,21 @@ func New(cfg Config) *API {
 }
 
 // ServeHTTP serves one EFS API request.
-func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// http.ServeMux would answer an unclean path ("/a/../b", "//x") with a
+	// redirect; an API names no such operation.
+	p := r.URL.Path
+	clean := path.Clean(p)
+	if strings.HasSuffix(p, "/") && clean != "/" {
+		clean += "/"
+	}
+	if clean != p {
+		awsapi.WriteError(w, r, awsapi.EFSStyle, awsapi.Errorf(http.StatusNotFound, "UnknownOperationException",
+			"no EFS operation is %s %s", r.Method, p))
+		return
+	}
+	a.mux.ServeHTTP(w, r)
+}
 
 // endpoint adapts a handler that returns (status, body, error) to
 // http.Handler, rendering errors once.
