@@ -66,6 +66,12 @@
 //	unmount, lost client connection    ReleaseSession
 //	interrupt of a SETLKW              cancel the ctx given to SetLkw
 //
+// The kernel marks a range that runs to the end of the file with End =
+// OFFSET_MAX (math.MaxInt64), not ToEOF, and answers EIO to a GETLK reply
+// whose End is above OFFSET_MAX: the adapter converts ends with
+// EndFromKernel on the way in and EndToKernel on the way out. flock requests
+// arrive with the range [0, OFFSET_MAX], which the table ignores.
+//
 // The kernel sends no unlock when a process closes a file or dies: POSIX
 // locks must be dropped on FLUSH and flocks on RELEASE. POSIX owner numbers
 // are pointer hashes that later processes reuse, so stale entries must not

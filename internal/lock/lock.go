@@ -13,6 +13,27 @@ import (
 // its size (l_len == 0 in fcntl(2), OFFSET_MAX in the kernel).
 const ToEOF = math.MaxUint64
 
+// KernelEOF is the kernel's OFFSET_MAX (math.MaxInt64). Linux sends it as the
+// End of a range that runs to the end of the file, and fails F_GETLK with EIO
+// if a FUSE server replies with a Start or End above it. See EndFromKernel and
+// EndToKernel.
+const KernelEOF = math.MaxInt64
+
+// EndFromKernel converts a range end received from the kernel to the
+// table's convention: OFFSET_MAX (or above) becomes ToEOF.
+func EndFromKernel(end uint64) uint64 {
+	if end >= KernelEOF {
+		return ToEOF
+	}
+	return end
+}
+
+// EndToKernel converts a range end from the table for a reply to the kernel:
+// ToEOF (or anything above OFFSET_MAX) becomes OFFSET_MAX.
+func EndToKernel(end uint64) uint64 {
+	return min(end, KernelEOF)
+}
+
 // DefaultMaxPerFile is the number of lock records one file may hold, counting
 // POSIX ranges and flocks of all owners and sessions, as on EFS.
 const DefaultMaxPerFile = 512
@@ -353,13 +374,10 @@ func (t *Table) slow(ctx context.Context, sh *shard, f *file, rec *record) (*wai
 		// Conversion: like Linux, drop the old lock first, let waiters it
 		// blocked in, then try the new type.
 		if i := f.ownFlock(rec.o); i >= 0 && f.locks[i].typ != rec.typ {
+			// Dropping its own lock cannot remove what blocks the request
+			// (an owner never blocks itself), so it still cannot be granted.
 			f.remove(i)
 			t.process(f)
-			if !heldConflict(f, rec) && (!wait || !t.queueBlocked(f, rec)) {
-				err := t.apply(f, rec)
-				sh.tidy(f)
-				return nil, err
-			}
 		}
 	}
 	if !wait {
@@ -370,7 +388,8 @@ func (t *Table) slow(ctx context.Context, sh *shard, f *file, rec *record) (*wai
 	t.graphMu.Lock()
 	w.blockers = t.blockersLocked(f, rec, f.waiters, w.blockers)
 	if len(w.blockers) == 0 {
-		// The conversion above unblocked it.
+		// Not expected (the request was blocked above and nothing since
+		// removed a blocker), but granting is the right answer.
 		t.graphMu.Unlock()
 		err := t.apply(f, rec)
 		sh.tidy(f)

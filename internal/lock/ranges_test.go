@@ -127,3 +127,20 @@ func TestInvalidRequests(t *testing.T) {
 		t.Errorf("GetLk(unlock) = %v, want fs.ErrInvalid", err)
 	}
 }
+
+func TestKernelEnds(t *testing.T) {
+	for _, tt := range []struct{ kernel, table, back uint64 }{
+		{0, 0, 0},
+		{4095, 4095, 4095},
+		{KernelEOF - 1, KernelEOF - 1, KernelEOF - 1},
+		{KernelEOF, ToEOF, KernelEOF},
+		{ToEOF, ToEOF, KernelEOF},
+	} {
+		if got := EndFromKernel(tt.kernel); got != tt.table {
+			t.Errorf("EndFromKernel(%d) = %d, want %d", tt.kernel, got, tt.table)
+		}
+		if got := EndToKernel(EndFromKernel(tt.kernel)); got != tt.back {
+			t.Errorf("EndToKernel(EndFromKernel(%d)) = %d, want %d", tt.kernel, got, tt.back)
+		}
+	}
+}
