@@ -159,15 +159,21 @@ func TestAWSCLIDrivesTheWholeEFSAPI(t *testing.T) {
 		func() error {
 			return aws.failsWith("FileSystemNotFound", "efs", "describe-file-systems", "--file-system-id", unknownFS)
 		},
-		func() error { return aws.failsWith("FileSystemNotFound", "efs", "delete-file-system", "--file-system-id", unknownFS) },
+		func() error {
+			return aws.failsWith("FileSystemNotFound", "efs", "delete-file-system", "--file-system-id", unknownFS)
+		},
 		func() error {
 			return aws.failsWith("AccessPointNotFound", "efs", "describe-access-points", "--access-point-id", unknownAP)
 		},
-		func() error { return aws.failsWith("AccessPointNotFound", "efs", "delete-access-point", "--access-point-id", unknownAP) },
+		func() error {
+			return aws.failsWith("AccessPointNotFound", "efs", "delete-access-point", "--access-point-id", unknownAP)
+		},
 		func() error {
 			return aws.failsWith("MountTargetNotFound", "efs", "describe-mount-targets", "--mount-target-id", unknownMT)
 		},
-		func() error { return aws.failsWith("MountTargetNotFound", "efs", "delete-mount-target", "--mount-target-id", unknownMT) },
+		func() error {
+			return aws.failsWith("MountTargetNotFound", "efs", "delete-mount-target", "--mount-target-id", unknownMT)
+		},
 		func() error {
 			return aws.failsWith("PolicyNotFound", "efs", "describe-file-system-policy", "--file-system-id", id)
 		},
@@ -290,7 +296,9 @@ func TestAWSCLIDrivesTheWholeEFSAPI(t *testing.T) {
 		func() error { return aws.call(&apsByID, "efs", "describe-access-points", "--access-point-id", apID) },
 		func() error { return aws.call(&apsByFS, "efs", "describe-access-points", "--file-system-id", id) },
 		func() error { return aws.call(&apTags, "efs", "list-tags-for-resource", "--resource-id", apID) },
-		func() error { return aws.failsWith("FileSystemInUse", "efs", "delete-file-system", "--file-system-id", id) },
+		func() error {
+			return aws.failsWith("FileSystemInUse", "efs", "delete-file-system", "--file-system-id", id)
+		},
 		func() error {
 			return aws.call(&mt, "efs", "create-mount-target", "--file-system-id", id, "--subnet-id", "subnet-0123456789abcdef0")
 		},
@@ -388,7 +396,9 @@ func TestAWSCLIRejectsBadCredentials(t *testing.T) {
 		func() error {
 			return wrongSecret.failsWith("InvalidSignatureException", "efs", "create-file-system", "--creation-token", "nope")
 		},
-		func() error { return unknownKey.failsWith("UnrecognizedClientException", "efs", "describe-file-systems") },
+		func() error {
+			return unknownKey.failsWith("UnrecognizedClientException", "efs", "describe-file-systems")
+		},
 	)
 	// Nothing was created by the rejected call.
 	var all wireFileSystems
