@@ -270,7 +270,7 @@ func (t *Table) GetLk(r Request) (Lock, error) {
 // flock conversion has already dropped the old lock (see the package
 // documentation). Queued waiters do not block it.
 func (t *Table) SetLk(r Request) error {
-	return t.set(nil, r)
+	return t.set(nil, r, false)
 }
 
 // SetLkw is SetLk that waits for conflicting locks to go away (F_SETLKW,
@@ -279,12 +279,12 @@ func (t *Table) SetLk(r Request) error {
 // cycle of waiters, and ctx's error, with nothing acquired, when ctx ends
 // first.
 func (t *Table) SetLkw(ctx context.Context, r Request) error {
-	return t.set(ctx, r)
+	return t.set(ctx, r, true)
 }
 
-func (t *Table) set(ctx context.Context, r Request) error {
+func (t *Table) set(ctx context.Context, r Request, wait bool) error {
 	op := "setlk"
-	if ctx != nil {
+	if wait {
 		op = "setlkw"
 	}
 	rec, err := r.record(op)
@@ -309,7 +309,7 @@ func (t *Table) set(ctx context.Context, r Request) error {
 
 	// Fast path: nothing held conflicts and, for a blocking request, nobody
 	// is queued ahead.
-	if !heldConflict(f, &rec) && (ctx == nil || len(f.waiters) == 0) {
+	if !heldConflict(f, &rec) && (!wait || len(f.waiters) == 0) {
 		err = t.apply(f, &rec)
 		sh.tidy(f)
 		sh.mu.Unlock()
@@ -318,7 +318,7 @@ func (t *Table) set(ctx context.Context, r Request) error {
 		}
 		return nil
 	}
-	w, err := t.slow(ctx, sh, f, &rec)
+	w, err := t.slow(sh, f, &rec, wait)
 	if w == nil {
 		sh.mu.Unlock()
 		if err != nil {
@@ -327,7 +327,7 @@ func (t *Table) set(ctx context.Context, r Request) error {
 		return nil
 	}
 	// Queued. Give cycles that run through queue edges a chance to break
-	// before sleeping; see wakeCycle.
+	// before sleeping; see cycleInodes.
 	retry := t.cycleInodes(w)
 	sh.mu.Unlock()
 	for _, ino := range retry {
@@ -363,8 +363,7 @@ func (t *Table) set(ctx context.Context, r Request) error {
 // slow handles a lock request that conflicts with something. It returns a
 // queued waiter, or nil and the request's result. Called with the shard lock
 // held; returns with it held.
-func (t *Table) slow(ctx context.Context, sh *shard, f *file, rec *record) (*waiter, error) {
-	wait := ctx != nil
+func (t *Table) slow(sh *shard, f *file, rec *record, wait bool) (*waiter, error) {
 	if wait && !heldConflict(f, rec) && !t.queueBlocked(f, rec) {
 		err := t.apply(f, rec)
 		sh.tidy(f)
