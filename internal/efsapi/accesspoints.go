@@ -196,12 +196,16 @@ func (a *API) describeAccessPoints(r *http.Request) (int, any, error) {
 		list = list[:size]
 		out.NextToken = nextToken(list[size-1].ID)
 	}
+	ids := make([]string, len(list))
+	for i, ap := range list {
+		ids[i] = ap.ID
+	}
+	tags, err := a.cfg.Store.TagsOf(r.Context(), ids)
+	if err != nil {
+		return 0, nil, err
+	}
 	for _, ap := range list {
-		tags, err := a.cfg.Store.Tags(r.Context(), ap.ID)
-		if err != nil {
-			return 0, nil, err
-		}
-		out.AccessPoints = append(out.AccessPoints, a.describeAccessPoint(ap, tags))
+		out.AccessPoints = append(out.AccessPoints, a.describeAccessPoint(ap, tags[ap.ID]))
 	}
 	return http.StatusOK, out, nil
 }

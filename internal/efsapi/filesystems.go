@@ -234,12 +234,16 @@ func (a *API) describeFileSystems(r *http.Request) (int, any, error) {
 		list = list[:size]
 		out.NextMarker = nextToken(list[size-1].ID)
 	}
+	ids := make([]string, len(list))
+	for i, f := range list {
+		ids[i] = f.ID
+	}
+	tags, err := a.cfg.Store.TagsOf(r.Context(), ids)
+	if err != nil {
+		return 0, nil, err
+	}
 	for _, f := range list {
-		d, err := a.describeWithTags(r, f)
-		if err != nil {
-			return 0, nil, err
-		}
-		out.FileSystems = append(out.FileSystems, d)
+		out.FileSystems = append(out.FileSystems, a.describe(f, tags[f.ID]))
 	}
 	return http.StatusOK, out, nil
 }

@@ -99,6 +99,11 @@ func (c *controlAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			awsapi.WriteError(w, r, styleFor(serviceForPath(r.URL.Path)), err)
 			return
 		}
+		if id.UnsignedPayload && len(body) > 0 {
+			awsapi.WriteError(w, r, styleFor(id.Service), &awsapi.Error{Status: http.StatusForbidden, Code: sigv4.CodeInvalidSignature,
+				Message: "the signature does not cover the request body: sign the payload (presigned or UNSIGNED-PAYLOAD requests may not carry a body)"})
+			return
+		}
 		service = id.Service
 		r = r.WithContext(context.WithValue(ctx, identityKey{}, id))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 )
 
 // Tag is a key-value label on a file system or access point.
@@ -108,4 +109,33 @@ func (s *Store) Tags(ctx context.Context, id string) ([]Tag, error) {
 		tags = append(tags, t)
 	}
 	return tags, rows.Err()
+}
+
+// TagsOf returns the tags of several resources in one query, in key order.
+// Resources without tags map to an empty list.
+func (s *Store) TagsOf(ctx context.Context, ids []string) (map[string][]Tag, error) {
+	out := make(map[string][]Tag, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+		out[id] = []Tag{}
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT resource_id, key, value FROM tags WHERE resource_id IN (?`+
+		strings.Repeat(",?", len(ids)-1)+`) ORDER BY resource_id, key`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("tags: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var t Tag
+		if err := rows.Scan(&id, &t.Key, &t.Value); err != nil {
+			return nil, fmt.Errorf("tags: %w", err)
+		}
+		out[id] = append(out[id], t)
+	}
+	return out, rows.Err()
 }
