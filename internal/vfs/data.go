@@ -1,0 +1,777 @@
+package vfs
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"slices"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+
+	"tarn.dev/tarn/internal/meta"
+)
+
+// inode is the in-memory state of an inode in use by handles or by an
+// operation on its data: the authoritative size, writes not yet flushed, and
+// the visible-segment map of recently read chunks.
+type inode struct {
+	ino      Ino
+	refs     int  // users, guarded by FS.mu
+	opens    int  // open file handles, guarded by FS.mu
+	unlinked bool // lost its last link while open, guarded by FS.mu
+
+	mu        sync.Mutex // guards the fields below
+	loaded    bool
+	size      uint64 // file size including buffered writes, valid if loaded
+	dirty     []dext // buffered writes, sorted, non-overlapping
+	dirtyLen  int
+	dirtyTime time.Time
+	segs      map[uint64][]seg // visible segments per chunk
+}
+
+// dext is a buffered write.
+type dext struct {
+	off  uint64
+	data []byte
+}
+
+func (d dext) end() uint64 { return d.off + uint64(len(d.data)) }
+
+type handle struct {
+	ino     Ino
+	st      *inode
+	flags   int
+	dir     bool
+	lastEnd int64 // end of the previous read, to detect sequential reads
+}
+
+func (h *handle) readable() bool { return h.flags&syscall.O_ACCMODE != syscall.O_WRONLY }
+func (h *handle) writable() bool { return h.flags&syscall.O_ACCMODE != syscall.O_RDONLY }
+
+// acquire returns the state of ino with a reference held.
+func (f *FS) acquire(ino Ino) *inode {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.acquireLocked(ino)
+}
+
+func (f *FS) acquireLocked(ino Ino) *inode {
+	st := f.inodes[ino]
+	if st == nil {
+		st = &inode{ino: ino, segs: map[uint64][]seg{}}
+		f.inodes[ino] = st
+	}
+	st.refs++
+	return st
+}
+
+func (f *FS) release(st *inode) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st.refs--
+	if st.refs == 0 {
+		delete(f.inodes, st.ino)
+	}
+}
+
+// load reads the stored size once. Caller holds st.mu.
+func (f *FS) load(ctx context.Context, st *inode) error {
+	if st.loaded {
+		return nil
+	}
+	return f.meta.View(ctx, func(tx meta.Tx) error {
+		in, err := tx.Inode(st.ino)
+		if err != nil {
+			return err
+		}
+		st.size, st.loaded = in.Size, true
+		return nil
+	})
+}
+
+// Open opens ino. O_TRUNC truncates; O_APPEND makes every write append.
+func (f *FS) Open(ctx context.Context, c Caller, ino Ino, flags int) (Handle, error) {
+	h, err := f.open(ctx, c, ino, flags, true)
+	return h, opErr("open", ino, "", err)
+}
+
+func (f *FS) open(ctx context.Context, c Caller, ino Ino, flags int, check bool) (Handle, error) {
+	f.mu.Lock()
+	if f.reaping[ino] {
+		f.mu.Unlock()
+		return 0, fs.ErrNotExist
+	}
+	st := f.acquireLocked(ino)
+	st.opens++
+	f.mu.Unlock()
+	hd := &handle{ino: ino, st: st, flags: flags, lastEnd: -1}
+	err := f.meta.View(ctx, func(tx meta.Tx) error {
+		in, err := tx.Inode(ino)
+		if err != nil {
+			return err
+		}
+		switch in.Mode & ModeType {
+		case ModeDir:
+			if hd.writable() || flags&syscall.O_TRUNC != 0 {
+				return ErrIsDir
+			}
+		case ModeSymlink:
+			return ErrLoop
+		case ModeRegular:
+		default:
+			return ErrNotSupported
+		}
+		if !check {
+			return nil
+		}
+		var mask uint32
+		if hd.readable() {
+			mask |= MayRead
+		}
+		if hd.writable() || flags&syscall.O_TRUNC != 0 {
+			mask |= MayWrite
+		}
+		if !mayAccess(in, c, mask) {
+			return fs.ErrPermission
+		}
+		return nil
+	})
+	if err == nil && flags&syscall.O_TRUNC != 0 {
+		err = f.truncate(ctx, c, ino, 0, Handle(^uint64(0)))
+	}
+	if err != nil {
+		f.closeState(ctx, st)
+		return 0, err
+	}
+	return f.newHandle(hd), nil
+}
+
+// Create creates and opens a regular file. Without O_EXCL an existing file
+// is opened instead.
+func (f *FS) Create(ctx context.Context, c Caller, parent Ino, name string, mode uint32, flags int, umask uint32) (Attr, Handle, error) {
+	in, err := f.createOp(ctx, "create", c, parent, name, newNode{mode: ModeRegular | mode&^umask&ModePerm})
+	if errors.Is(err, fs.ErrExist) && flags&syscall.O_EXCL == 0 {
+		a, err := f.Lookup(ctx, c, parent, name)
+		if err != nil {
+			return Attr{}, 0, err
+		}
+		h, err := f.Open(ctx, c, a.Ino, flags&^syscall.O_CREAT)
+		if err != nil {
+			return Attr{}, 0, err
+		}
+		a, err = f.GetAttr(ctx, c, a.Ino)
+		return a, h, err
+	}
+	if err != nil {
+		return Attr{}, 0, err
+	}
+	h, err := f.open(ctx, c, in.Ino, flags&^syscall.O_TRUNC, false)
+	if err != nil {
+		return Attr{}, 0, opErr("create", parent, name, err)
+	}
+	return attr(in), h, nil
+}
+
+// Read reads from an open file at off. It returns fewer bytes than len(p)
+// only at the end of the file (0 at or past it). Holes read as zeros, and
+// writes buffered by any handle of this file system are visible.
+func (f *FS) Read(ctx context.Context, h Handle, p []byte, off int64) (int, error) {
+	hd, err := f.handle(h)
+	if err != nil {
+		return 0, opErr("read", 0, "", err)
+	}
+	switch {
+	case hd.dir:
+		return 0, opErr("read", hd.ino, "", ErrIsDir)
+	case !hd.readable():
+		return 0, opErr("read", hd.ino, "", ErrBadHandle)
+	case off < 0:
+		return 0, opErr("read", hd.ino, "", ErrInvalid)
+	}
+	st := hd.st
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if err := f.load(ctx, st); err != nil {
+		return 0, opErr("read", hd.ino, "", err)
+	}
+	if uint64(off) >= st.size {
+		return 0, nil
+	}
+	p = p[:min(uint64(len(p)), st.size-uint64(off))]
+	whole := off == hd.lastEnd || len(p) >= 128<<10
+	err = f.readStored(ctx, st, p, uint64(off), whole)
+	if errors.Is(err, fs.ErrNotExist) {
+		// A compaction may have replaced the extents we had cached and GC
+		// deleted the old blocks: reload the map and try once more.
+		clear(st.segs)
+		err = f.readStored(ctx, st, p, uint64(off), whole)
+	}
+	if err != nil {
+		return 0, opErr("read", hd.ino, "", err)
+	}
+	end := uint64(off) + uint64(len(p))
+	i := sort.Search(len(st.dirty), func(k int) bool { return st.dirty[k].end() > uint64(off) })
+	for ; i < len(st.dirty) && st.dirty[i].off < end; i++ {
+		d := st.dirty[i]
+		lo, hi := max(d.off, uint64(off)), min(d.end(), end)
+		copy(p[lo-uint64(off):hi-uint64(off)], d.data[lo-d.off:hi-d.off])
+	}
+	hd.lastEnd = int64(end)
+	return len(p), nil
+}
+
+// readStored fills p with the stored contents at off. Caller holds st.mu.
+func (f *FS) readStored(ctx context.Context, st *inode, p []byte, off uint64, whole bool) error {
+	clear(p)
+	end := off + uint64(len(p))
+	for pos := off; pos < end; {
+		chunk := pos / ChunkSize
+		base := chunk * ChunkSize
+		cend := min(end, base+ChunkSize)
+		segs, err := f.segments(ctx, st, chunk)
+		if err != nil {
+			return err
+		}
+		lo, hi := uint32(pos-base), uint32(cend-base)
+		i := sort.Search(len(segs), func(k int) bool { return segs[k].end > lo })
+		for ; i < len(segs) && segs[i].pos < hi; i++ {
+			s := segs[i]
+			if s.slice == 0 {
+				continue
+			}
+			a, b := max(s.pos, lo), min(s.end, hi)
+			dst := p[base+uint64(a)-off : base+uint64(b)-off]
+			if err := f.readSlice(ctx, s.slice, dst, s.off+uint64(a-s.pos), whole); err != nil {
+				return err
+			}
+		}
+		pos = cend
+	}
+	return nil
+}
+
+// segments returns the visible segments of a chunk, cached in st.
+func (f *FS) segments(ctx context.Context, st *inode, chunk uint64) ([]seg, error) {
+	if s, ok := st.segs[chunk]; ok {
+		return s, nil
+	}
+	var ext []meta.Extent
+	err := f.meta.View(ctx, func(tx meta.Tx) (err error) { ext, err = tx.Extents(st.ino, chunk); return err })
+	if err != nil {
+		return nil, err
+	}
+	s := visible(ext)
+	if len(st.segs) > 64 {
+		clear(st.segs)
+	}
+	st.segs[chunk] = s
+	return s, nil
+}
+
+// Write writes p at off (at the end of the file for O_APPEND handles). The
+// data is buffered and becomes durable on Fsync, Flush or Release, or when the
+// buffer fills.
+func (f *FS) Write(ctx context.Context, h Handle, p []byte, off int64) (int, error) {
+	hd, err := f.handle(h)
+	if err != nil {
+		return 0, opErr("write", 0, "", err)
+	}
+	switch {
+	case hd.dir:
+		return 0, opErr("write", hd.ino, "", ErrIsDir)
+	case !hd.writable():
+		return 0, opErr("write", hd.ino, "", ErrBadHandle)
+	case off < 0:
+		return 0, opErr("write", hd.ino, "", ErrInvalid)
+	}
+	st := hd.st
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if err := f.load(ctx, st); err != nil {
+		return 0, opErr("write", hd.ino, "", err)
+	}
+	if hd.flags&syscall.O_APPEND != 0 {
+		off = int64(st.size)
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if uint64(off) >= MaxFileSize {
+		return 0, opErr("write", hd.ino, "", ErrFileTooBig)
+	}
+	p = p[:min(uint64(len(p)), MaxFileSize-uint64(off))]
+	if st.dirtyLen > 0 && (st.dirtyLen+len(p) > f.opts.MaxDirtyPerFile || f.dirty.Load()+int64(len(p)) > f.opts.MaxDirty) {
+		if err := f.flushLocked(ctx, st); err != nil {
+			return 0, opErr("write", hd.ino, "", err)
+		}
+	}
+	before := st.dirtyLen
+	st.addDirty(uint64(off), p)
+	f.dirty.Add(int64(st.dirtyLen - before))
+	st.size = max(st.size, uint64(off)+uint64(len(p)))
+	st.dirtyTime = f.opts.Now()
+	if st.dirtyLen >= f.opts.MaxDirtyPerFile {
+		if err := f.flushLocked(ctx, st); err != nil {
+			// The write is buffered; the error shows again on Fsync.
+			f.opts.Logger.Warn("flush after write", "ino", hd.ino, "err", err)
+		}
+	}
+	f.notify(Change{Kind: ChangeData, Ino: hd.ino})
+	return len(p), nil
+}
+
+// addDirty merges a write into the sorted buffer.
+func (st *inode) addDirty(off uint64, p []byte) {
+	end := off + uint64(len(p))
+	d := st.dirty
+	i := sort.Search(len(d), func(k int) bool { return d[k].end() >= off })
+	j := i
+	for j < len(d) && d[j].off <= end {
+		j++
+	}
+	switch {
+	case i == j:
+		st.dirty = slices.Insert(d, i, dext{off: off, data: slices.Clone(p)})
+		st.dirtyLen += len(p)
+	case j == i+1 && d[i].off <= off:
+		// Overwrite inside or extend one buffer (the sequential case).
+		x := &d[i]
+		rel := off - x.off
+		if end > x.end() {
+			st.dirtyLen += int(end - x.end())
+			x.data = append(x.data[:rel], p...)
+		} else {
+			copy(x.data[rel:], p)
+		}
+	default:
+		start := min(d[i].off, off)
+		stop := max(d[j-1].end(), end)
+		buf := make([]byte, stop-start)
+		for _, x := range d[i:j] {
+			copy(buf[x.off-start:], x.data)
+			st.dirtyLen -= len(x.data)
+		}
+		copy(buf[off-start:], p)
+		st.dirtyLen += len(buf)
+		st.dirty = slices.Replace(d, i, j, dext{off: start, data: buf})
+	}
+}
+
+// truncateDirty drops buffered bytes at or past size.
+func (f *FS) truncateDirty(st *inode, size uint64) {
+	before := st.dirtyLen
+	keep := st.dirty[:0]
+	for _, d := range st.dirty {
+		switch {
+		case d.off >= size:
+			st.dirtyLen -= len(d.data)
+			continue
+		case d.end() > size:
+			st.dirtyLen -= int(d.end() - size)
+			d.data = d.data[:size-d.off]
+		}
+		keep = append(keep, d)
+	}
+	st.dirty = keep
+	f.dirty.Add(int64(st.dirtyLen - before))
+}
+
+// allocSlice returns a fresh slice id, reserving ids in batches.
+func (f *FS) allocSlice(ctx context.Context) (uint64, error) {
+	f.mu.Lock()
+	if f.sliceIDs.next < f.sliceIDs.end {
+		id := f.sliceIDs.next
+		f.sliceIDs.next++
+		f.inflight[id] = true
+		f.mu.Unlock()
+		return id, nil
+	}
+	f.mu.Unlock()
+	const batch = 64
+	var first uint64
+	err := f.meta.Update(ctx, func(tx meta.Tx) (err error) { first, err = tx.Next(meta.SliceCounter, batch); return err })
+	if err != nil {
+		return 0, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	// Another flush may have refilled the batch meanwhile; the ids of the
+	// older batch are simply skipped.
+	f.sliceIDs.next, f.sliceIDs.end = first+1, first+batch
+	f.inflight[first] = true
+	return first, nil
+}
+
+func (f *FS) settled(id uint64) {
+	f.mu.Lock()
+	delete(f.inflight, id)
+	f.mu.Unlock()
+}
+
+// flushLocked writes the buffered data of st as one slice and records its
+// extents. On failure the buffer is kept. Caller holds st.mu.
+func (f *FS) flushLocked(ctx context.Context, st *inode) error {
+	if len(st.dirty) == 0 {
+		return nil
+	}
+	total := st.dirtyLen
+	var data []byte
+	if len(st.dirty) == 1 {
+		data = st.dirty[0].data
+	} else {
+		data = make([]byte, 0, total)
+		for _, d := range st.dirty {
+			data = append(data, d.data...)
+		}
+	}
+	id, err := f.allocSlice(ctx)
+	if err != nil {
+		return err
+	}
+	defer f.settled(id)
+	var ext []meta.Extent
+	touched := map[uint64]bool{}
+	var sliceOff, end uint64
+	for _, d := range st.dirty {
+		o, rem := d.off, uint64(len(d.data))
+		for rem > 0 {
+			chunk, pos := o/ChunkSize, o%ChunkSize
+			n := min(rem, ChunkSize-pos)
+			ext = append(ext, meta.Extent{Chunk: chunk, Pos: uint32(pos), Len: uint32(n), Slice: id, Off: sliceOff})
+			touched[chunk] = true
+			o, rem, sliceOff = o+n, rem-n, sliceOff+n
+		}
+		end = max(end, d.end())
+	}
+	if err := f.putSlice(ctx, id, data); err != nil {
+		return err
+	}
+	var compact []uint64
+	err = f.meta.Update(ctx, func(tx meta.Tx) error {
+		compact = compact[:0]
+		in, err := tx.Inode(st.ino)
+		if err != nil {
+			return err
+		}
+		if err := tx.AddSlice(meta.Slice{ID: id, Size: uint64(total)}); err != nil {
+			return err
+		}
+		if err := tx.AppendExtents(st.ino, ext); err != nil {
+			return err
+		}
+		old := in.Size
+		in.Size = max(in.Size, end)
+		if st.dirtyTime.After(in.Mtime) {
+			in.Mtime, in.Ctime = st.dirtyTime, st.dirtyTime
+		}
+		if err := tx.UpdateInode(in); err != nil {
+			return err
+		}
+		if err := tx.AddUsage(int64(in.Size)-int64(old), 0); err != nil {
+			return err
+		}
+		if f.opts.CompactExtents < 0 {
+			return nil
+		}
+		return tx.ChunkExtents(st.ino, func(chunk uint64, n int) error {
+			if touched[chunk] && n >= f.opts.CompactExtents {
+				compact = append(compact, chunk)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		f.deleteSlice(context.WithoutCancel(ctx), meta.Slice{ID: id, Size: uint64(total)})
+		return err
+	}
+	f.dirty.Add(-int64(total))
+	st.dirty, st.dirtyLen = nil, 0
+	for c := range touched {
+		delete(st.segs, c)
+	}
+	for _, c := range compact {
+		select {
+		case f.compact <- chunkRef{st.ino, c}:
+		default:
+		}
+	}
+	return nil
+}
+
+// truncate sets the size of a regular file. h is the handle it is done
+// through (0 for a path truncate, which needs write permission).
+func (f *FS) truncate(ctx context.Context, c Caller, ino Ino, size uint64, h Handle) error {
+	if size > MaxFileSize {
+		return ErrFileTooBig
+	}
+	st := f.acquire(ino)
+	defer f.release(st)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	err := f.meta.Update(ctx, func(tx meta.Tx) error {
+		in, err := tx.Inode(ino)
+		if err != nil {
+			return err
+		}
+		switch in.Mode & ModeType {
+		case ModeRegular:
+		case ModeDir:
+			return ErrIsDir
+		default:
+			return ErrInvalid
+		}
+		if h == 0 && !mayAccess(in, c, MayWrite) {
+			return fs.ErrPermission
+		}
+		if size < in.Size {
+			if err := trimExtents(tx, ino, size); err != nil {
+				return err
+			}
+		}
+		if err := tx.AddUsage(int64(size)-int64(in.Size), 0); err != nil {
+			return err
+		}
+		now := f.opts.Now()
+		in.Size, in.Mtime, in.Ctime = size, now, now
+		if c.UID != 0 && h == 0 {
+			in.Mode &^= ModeSetuid
+		}
+		return tx.UpdateInode(in)
+	})
+	if err != nil {
+		return err
+	}
+	f.truncateDirty(st, size)
+	st.size, st.loaded = size, true
+	clear(st.segs)
+	f.notify(Change{Kind: ChangeData, Ino: ino})
+	return nil
+}
+
+// trimExtents drops the stored extents of ino at or past size.
+func trimExtents(tx meta.Tx, ino Ino, size uint64) error {
+	from := (size + ChunkSize - 1) / ChunkSize
+	if err := tx.DeleteExtents(ino, from); err != nil {
+		return err
+	}
+	if size%ChunkSize == 0 {
+		return nil
+	}
+	chunk, cut := size/ChunkSize, uint32(size%ChunkSize)
+	ext, err := tx.Extents(ino, chunk)
+	if err != nil {
+		return err
+	}
+	keep := ext[:0:0]
+	changed := false
+	for _, e := range ext {
+		switch {
+		case e.Pos >= cut:
+			changed = true
+			continue
+		case e.End() > cut:
+			e.Len = cut - e.Pos
+			changed = true
+		}
+		keep = append(keep, e)
+	}
+	if !changed {
+		return nil
+	}
+	return tx.SetExtents(ino, chunk, keep)
+}
+
+// Fallocate preallocates (extending the size unless FallocKeepSize), punches
+// holes (FallocPunchHole|FallocKeepSize) or zeroes ranges (FallocZeroRange).
+// Space is not reserved: blocks are only written when data is.
+func (f *FS) Fallocate(ctx context.Context, h Handle, off, length int64, mode uint32) error {
+	hd, err := f.handle(h)
+	if err != nil {
+		return opErr("fallocate", 0, "", err)
+	}
+	err = f.fallocate(ctx, hd, off, length, mode)
+	return opErr("fallocate", hd.ino, "", err)
+}
+
+func (f *FS) fallocate(ctx context.Context, hd *handle, off, length int64, mode uint32) error {
+	switch {
+	case hd.dir:
+		return ErrIsDir
+	case !hd.writable():
+		return ErrBadHandle
+	case off < 0 || length <= 0:
+		return ErrInvalid
+	case uint64(off)+uint64(length) > MaxFileSize:
+		return ErrFileTooBig
+	}
+	keep := mode&FallocKeepSize != 0
+	var zero bool
+	switch mode &^ FallocKeepSize {
+	case 0:
+	case FallocPunchHole:
+		if !keep {
+			return ErrNotSupported
+		}
+		zero = true
+	case FallocZeroRange:
+		zero = true
+	default:
+		return ErrNotSupported
+	}
+	st := hd.st
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if err := f.load(ctx, st); err != nil {
+		return err
+	}
+	if zero {
+		if err := f.flushLocked(ctx, st); err != nil {
+			return err
+		}
+	}
+	end := uint64(off + length)
+	newSize := st.size
+	if !keep {
+		newSize = max(newSize, end)
+	}
+	zend := min(end, newSize)
+	var ext []meta.Extent
+	for o := uint64(off); zero && o < zend; {
+		chunk, pos := o/ChunkSize, o%ChunkSize
+		n := min(zend-o, ChunkSize-pos)
+		ext = append(ext, meta.Extent{Chunk: chunk, Pos: uint32(pos), Len: uint32(n)})
+		o += n
+	}
+	if len(ext) == 0 && newSize == st.size {
+		return nil
+	}
+	err := f.meta.Update(ctx, func(tx meta.Tx) error {
+		in, err := tx.Inode(hd.ino)
+		if err != nil {
+			return err
+		}
+		if err := tx.AppendExtents(hd.ino, ext); err != nil {
+			return err
+		}
+		now := f.opts.Now()
+		old := in.Size
+		in.Size = max(in.Size, newSize)
+		in.Mtime, in.Ctime = now, now
+		if err := tx.AddUsage(int64(in.Size)-int64(old), 0); err != nil {
+			return err
+		}
+		return tx.UpdateInode(in)
+	})
+	if err != nil {
+		return err
+	}
+	st.size = newSize
+	clear(st.segs)
+	f.notify(Change{Kind: ChangeData, Ino: hd.ino})
+	return nil
+}
+
+// Fsync makes the file's written data durable.
+func (f *FS) Fsync(ctx context.Context, h Handle) error {
+	hd, err := f.handle(h)
+	if err != nil {
+		return opErr("fsync", 0, "", err)
+	}
+	if hd.dir {
+		return nil // directory changes are durable when they return
+	}
+	hd.st.mu.Lock()
+	defer hd.st.mu.Unlock()
+	return opErr("fsync", hd.ino, "", f.flushLocked(ctx, hd.st))
+}
+
+// Flush is called on every close(2) of a descriptor; it makes the written
+// data durable so that close reports write errors (close-to-open).
+func (f *FS) Flush(ctx context.Context, h Handle) error {
+	err := f.Fsync(ctx, h)
+	if err != nil {
+		err.(*Error).Op = "flush"
+	}
+	return err
+}
+
+// Release closes a handle. The data of a file unlinked while open is deleted
+// when its last handle is released.
+func (f *FS) Release(ctx context.Context, h Handle) error {
+	f.mu.Lock()
+	hd, ok := f.handles[h]
+	delete(f.handles, h)
+	f.mu.Unlock()
+	if !ok {
+		return opErr("release", 0, "", ErrBadHandle)
+	}
+	if hd.dir {
+		return nil
+	}
+	return opErr("release", hd.ino, "", f.closeState(ctx, hd.st))
+}
+
+// closeState drops one open of st: flushing (and, if that fails, discarding)
+// buffered data on the last close, and deleting an unlinked inode.
+func (f *FS) closeState(ctx context.Context, st *inode) error {
+	var err error
+	f.mu.Lock()
+	last := st.opens == 1
+	f.mu.Unlock()
+	if last {
+		st.mu.Lock()
+		if err = f.flushLocked(ctx, st); err != nil {
+			f.truncateDirty(st, 0)
+		}
+		st.mu.Unlock()
+	}
+	f.mu.Lock()
+	st.opens--
+	reap := st.opens == 0 && st.unlinked
+	if reap {
+		f.reaping[st.ino] = true
+	}
+	f.mu.Unlock()
+	if reap {
+		err = errors.Join(err, f.reap(ctx, st.ino))
+		f.doneReaping([]Ino{st.ino})
+	}
+	f.release(st)
+	return err
+}
+
+// reap deletes an inode that has no links left.
+func (f *FS) reap(ctx context.Context, ino Ino) error {
+	return f.meta.Update(context.WithoutCancel(ctx), func(tx meta.Tx) error {
+		in, err := tx.Inode(ino)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil || in.Nlink > 0 {
+			return err
+		}
+		if err := tx.DeleteInode(ino); err != nil {
+			return err
+		}
+		return tx.AddUsage(-usageBytes(in), -1)
+	})
+}
+
+// reapUnlinked deletes inodes left unlinked by a crash while they were open.
+func (f *FS) reapUnlinked(ctx context.Context) error {
+	var inos []Ino
+	err := f.meta.View(ctx, func(tx meta.Tx) error {
+		return tx.Unlinked(func(ino Ino) error { inos = append(inos, ino); return nil })
+	})
+	if err != nil {
+		return err
+	}
+	for _, ino := range inos {
+		if err := f.reap(ctx, ino); err != nil {
+			return err
+		}
+	}
+	return nil
+}
