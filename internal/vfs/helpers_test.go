@@ -163,3 +163,5 @@ func (e *env) readAll(ino vfs.Ino) []byte {
 }
 
 var _ sync.Locker // keep sync imported for helpers added later
+
+func isErr(err, target error) bool { return errors.Is(err, target) }

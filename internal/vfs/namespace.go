@@ -228,8 +228,6 @@ func (f *FS) Link(ctx context.Context, c Caller, ino, newParent Ino, newName str
 			return ErrNotOwner
 		case in.Nlink == 0:
 			return fs.ErrNotExist
-		case in.Nlink >= MaxLinks:
-			return ErrTooManyLinks
 		}
 		p, err := dirInode(tx, c, newParent, MayWrite|MayExec)
 		if err != nil {
@@ -237,6 +235,14 @@ func (f *FS) Link(ctx context.Context, c Caller, ino, newParent Ino, newName str
 		}
 		if newName == "." || newName == ".." {
 			return fs.ErrExist
+		}
+		if _, err := tx.Lookup(newParent, newName); err == nil {
+			return fs.ErrExist
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		if in.Nlink >= MaxLinks {
+			return ErrTooManyLinks
 		}
 		if err := tx.AddEntry(newParent, meta.Dirent{Name: newName, Ino: ino, Mode: in.Mode & ModeType}); err != nil {
 			return err

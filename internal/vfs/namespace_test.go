@@ -52,7 +52,10 @@ func TestCreateLookupAndNameErrors(t *testing.T) {
 		{"rmdir dot", func() error { return e.fs.Rmdir(ctx, root, d, ".") }, vfs.ErrInvalid},
 		{"rmdir dotdot", func() error { return e.fs.Rmdir(ctx, root, d, "..") }, vfs.ErrNotEmpty},
 		{"unlink missing", func() error { return e.fs.Unlink(ctx, root, d, "nope") }, fs.ErrNotExist},
-		{"mknod fifo", func() error { _, err := e.fs.Mknod(ctx, alice, vfs.RootIno, "fifo", vfs.ModeFIFO|0o644, 0, 0); return err }, fs.ErrPermission},
+		{"mknod fifo", func() error {
+			_, err := e.fs.Mknod(ctx, alice, vfs.RootIno, "fifo", vfs.ModeFIFO|0o644, 0, 0)
+			return err
+		}, fs.ErrPermission},
 		{"mknod char by user", func() error {
 			_, err := e.fs.Mknod(ctx, alice, d, "c", vfs.ModeChar|0o644, 0x0101, 0)
 			return err
