@@ -287,6 +287,8 @@ func TestCreatesThatSucceededSurviveKillDuringBurst(t *testing.T) {
 	select {
 	case <-enough:
 	case <-time.After(time.Minute):
+		mu.Lock()
+		defer mu.Unlock()
 		t.Fatalf("only %d creates succeeded before the burst stalled (in flight or failed: %v)", len(succeeded), unknown)
 	}
 	s.Kill()
