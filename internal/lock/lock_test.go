@@ -59,6 +59,8 @@ func (p *pending) result(t *testing.T) error {
 	}
 }
 
+// blocked reports whether p has not returned. Grants are handed over
+// asynchronously, so tests pair it with the table's own Waiting count.
 func (p *pending) blocked() bool {
 	select {
 	case err := <-p.done:
@@ -180,7 +182,7 @@ func TestFlockConversion(t *testing.T) {
 		if err := tab.SetLkw(context.Background(), fl(1, 1, 1, Write)); err != nil {
 			t.Fatalf("upgrade = %v", err)
 		}
-		if !w.blocked() {
+		if !w.blocked() || tab.Waiting(1) != 1 {
 			t.Fatal("writer got in during the upgrade")
 		}
 		mustSet(t, tab, fl(1, 1, 1, Unlock))
@@ -220,7 +222,7 @@ func TestFIFOWakeOrder(t *testing.T) {
 			t.Fatalf("waiter %d = %v", i, err)
 		}
 		for _, later := range ws[i+1:] {
-			if !later.blocked() {
+			if !later.blocked() || tab.Waiting(1) != len(ws)-i-1 {
 				t.Fatalf("a later waiter was woken with waiter %d", i)
 			}
 		}
@@ -247,7 +249,7 @@ func TestFairQueueKeepsReadersBehindWriter(t *testing.T) {
 	if err := w.result(t); err != nil {
 		t.Fatalf("writer = %v", err)
 	}
-	if !r.blocked() {
+	if !r.blocked() || tab.Waiting(1) != 1 {
 		t.Fatal("reader behind the writer got in with it")
 	}
 	mustSet(t, tab, px(1, 1, 2, Unlock, 0, ToEOF))
@@ -270,7 +272,7 @@ func TestWakesEveryCompatibleWaiter(t *testing.T) {
 			t.Fatalf("reader %d = %v", i, err)
 		}
 	}
-	if !w.blocked() {
+	if !w.blocked() || tab.Waiting(1) != 1 {
 		t.Fatal("writer granted alongside readers")
 	}
 	for o := uint64(2); o <= 4; o++ {
@@ -418,7 +420,7 @@ func TestQueueEdgeCycleIsBroken(t *testing.T) {
 	if err := x.result(t); err != nil {
 		t.Fatalf("X = %v", err)
 	}
-	if !a.blocked() || !e.blocked() {
+	if !a.blocked() || !e.blocked() || tab.Waiting(1) != 1 || tab.Waiting(2) != 1 {
 		t.Fatal("A or E did not wait")
 	}
 	tab.ReleasePOSIX(1, 2, X)
@@ -585,4 +587,26 @@ func equalLocks(a, b []Lock) bool {
 		}
 	}
 	return true
+}
+
+func TestDeadlockSeesLocksGrantedPastTheQueue(t *testing.T) {
+	// Owner 2 waits for owner 1; owner 3 then takes a read lock past the
+	// queue (non-blocking requests ignore it), so owner 2 now waits for
+	// owner 3 too, and owner 3 waiting for owner 2 would deadlock.
+	tab := New(Config{})
+	mustSet(t, tab, px(1, 1, 2, Write, 20, 29))
+	mustSet(t, tab, px(1, 1, 1, Read, 0, 9))
+	w := startQueued(t, tab, px(1, 1, 2, Write, 0, 9))
+	mustSet(t, tab, px(1, 1, 3, Read, 0, 9))
+	if err := tab.SetLkw(context.Background(), px(1, 1, 3, Write, 20, 29)); !errors.Is(err, ErrDeadlock) {
+		t.Fatalf("SetLkw = %v, want ErrDeadlock", err)
+	}
+	tab.ReleasePOSIX(1, 1, 1)
+	if !w.blocked() || tab.Waiting(1) != 1 {
+		t.Fatal("owner 2 granted while owner 3 still reads")
+	}
+	tab.ReleasePOSIX(1, 1, 3)
+	if err := w.result(t); err != nil {
+		t.Fatalf("owner 2 = %v", err)
+	}
 }
