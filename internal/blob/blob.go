@@ -9,7 +9,9 @@ package blob
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
+	"strings"
 )
 
 // ErrNotExist is returned (possibly wrapped) when a key is not stored.
@@ -38,4 +40,46 @@ type Store interface {
 	// lexicographic order, with the object's size. It stops at the first
 	// error fn returns and returns that error.
 	List(ctx context.Context, prefix string, fn func(key string, size int64) error) error
+}
+
+// Usager is implemented by stores that know how much they hold.
+type Usager interface {
+	Usage() (bytes, objects int64)
+}
+
+// CheckKey reports whether key is a valid blob key: 1 to 512 bytes of
+// [A-Za-z0-9/_.-], no "..", not absolute, and no empty or "." segment. Every
+// backend applies these rules; blobtest pins them. Errors wrap fs.ErrInvalid.
+func CheckKey(op, key string) error {
+	if key == "" {
+		return fmt.Errorf("%s: invalid key: empty: %w", op, fs.ErrInvalid)
+	}
+	if err := CheckPrefix(op, key); err != nil {
+		return err
+	}
+	if strings.HasSuffix(key, "/") || strings.Contains(key, "//") || key == "." ||
+		strings.HasPrefix(key, "./") || strings.HasSuffix(key, "/.") || strings.Contains(key, "/./") {
+		return fmt.Errorf("%s %q: invalid key: empty or \".\" segment: %w", op, key, fs.ErrInvalid)
+	}
+	return nil
+}
+
+// CheckPrefix checks a List prefix, which may end in the middle of a segment:
+// at most 512 bytes of [A-Za-z0-9/_.-], no "..", not absolute.
+func CheckPrefix(op, s string) error {
+	if len(s) > 512 {
+		return fmt.Errorf("%s: invalid key: %d bytes, longer than 512: %w", op, len(s), fs.ErrInvalid)
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '/' || c == '_' || c == '.' || c == '-') {
+			return fmt.Errorf("%s %q: invalid key: byte %q at %d is not in [A-Za-z0-9/_.-]: %w", op, s, c, i, fs.ErrInvalid)
+		}
+	}
+	if strings.HasPrefix(s, "/") {
+		return fmt.Errorf("%s %q: invalid key: absolute: %w", op, s, fs.ErrInvalid)
+	}
+	if strings.Contains(s, "..") {
+		return fmt.Errorf("%s %q: invalid key: contains \"..\": %w", op, s, fs.ErrInvalid)
+	}
+	return nil
 }

@@ -148,7 +148,7 @@ func (s *Store) stripe(key string) int {
 
 // Put stores data under key durably; see the package documentation.
 func (s *Store) Put(ctx context.Context, key string, data []byte) error {
-	if err := checkKey("put", key); err != nil {
+	if err := blob.CheckKey("put", key); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -282,7 +282,7 @@ func putError(key string, err error) error {
 
 // ReadAt reads from the object's file with pread.
 func (s *Store) ReadAt(ctx context.Context, key string, p []byte, off int64) (int, error) {
-	if err := checkKey("read", key); err != nil {
+	if err := blob.CheckKey("read", key); err != nil {
 		return 0, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -335,7 +335,7 @@ func readError(key string, err error) error {
 
 // Delete removes the object's file and the directories it leaves empty.
 func (s *Store) Delete(ctx context.Context, key string) error {
-	if err := checkKey("delete", key); err != nil {
+	if err := blob.CheckKey("delete", key); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {

@@ -1,6 +1,8 @@
 package disk
 
 import (
+	"tarn.dev/tarn/internal/blob"
+
 	"context"
 	"errors"
 	"fmt"
@@ -15,7 +17,7 @@ import (
 // hold keys with the prefix. Each directory is read whole before fn is
 // called for its keys, so fn may Put and Delete.
 func (s *Store) List(ctx context.Context, prefix string, fn func(key string, size int64) error) error {
-	if err := checkPrefix("list", prefix); err != nil {
+	if err := blob.CheckPrefix("list", prefix); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {

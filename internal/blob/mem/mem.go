@@ -31,7 +31,7 @@ func New() *Store { return &Store{} }
 
 // Put stores a copy of data under key.
 func (s *Store) Put(ctx context.Context, key string, data []byte) error {
-	if err := checkKey("put", key); err != nil {
+	if err := blob.CheckKey("put", key); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -50,7 +50,7 @@ func (s *Store) Put(ctx context.Context, key string, data []byte) error {
 
 // ReadAt copies bytes of the object at key, starting at off, into p.
 func (s *Store) ReadAt(ctx context.Context, key string, p []byte, off int64) (int, error) {
-	if err := checkKey("read", key); err != nil {
+	if err := blob.CheckKey("read", key); err != nil {
 		return 0, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -80,7 +80,7 @@ func (s *Store) ReadAt(ctx context.Context, key string, p []byte, off int64) (in
 
 // Delete removes key.
 func (s *Store) Delete(ctx context.Context, key string) error {
-	if err := checkKey("delete", key); err != nil {
+	if err := blob.CheckKey("delete", key); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -97,7 +97,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // It works on a snapshot of the keys taken when it starts, so fn may call
 // Put and Delete; a key deleted since then is skipped.
 func (s *Store) List(ctx context.Context, prefix string, fn func(key string, size int64) error) error {
-	if err := checkPrefix("list", prefix); err != nil {
+	if err := blob.CheckPrefix("list", prefix); err != nil {
 		return err
 	}
 	s.mu.RLock()
