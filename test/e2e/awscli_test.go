@@ -249,17 +249,25 @@ func TestAWSCLIDrivesTheWholeEFSAPI(t *testing.T) {
 	}
 	aws.mustFail("TooManyRequests", "efs", "update-file-system", "--file-system-id", id, "--throughput-mode", "elastic")
 
-	// Tags on the file system.
-	aws.must(nil, "efs", "tag-resource", "--resource-id", id, "--tags", "Key=env,Value=test", "Key=owner,Value=ops")
+	// Tags on the file system, with keys and values that need escaping in
+	// the signed query string and body; the Name follows the Name tag.
+	aws.must(nil, "efs", "tag-resource", "--resource-id", id, "--tags", "Key=env,Value=test",
+		"Key=cost center,Value=a b=c ü", "Key=Name,Value=message wall ☃")
 	var tags struct{ Tags []wireTag }
 	aws.must(&tags, "efs", "list-tags-for-resource", "--resource-id", id)
-	if want := map[string]string{"Name": "messages", "team": "wall", "env": "test", "owner": "ops"}; !maps.Equal(tagMap(tags.Tags), want) {
+	if want := map[string]string{"Name": "message wall ☃", "team": "wall", "env": "test", "cost center": "a b=c ü"}; !maps.Equal(tagMap(tags.Tags), want) {
 		t.Errorf("tags after tag-resource = %v, want %v", tags.Tags, want)
 	}
-	aws.must(nil, "efs", "untag-resource", "--resource-id", id, "--tag-keys", "env", "team")
+	aws.must(nil, "efs", "untag-resource", "--resource-id", id, "--tag-keys", "cost center", "team")
+	tags.Tags = nil
 	aws.must(&tags, "efs", "list-tags-for-resource", "--resource-id", id)
-	if want := map[string]string{"Name": "messages", "owner": "ops"}; !maps.Equal(tagMap(tags.Tags), want) {
+	if want := map[string]string{"Name": "message wall ☃", "env": "test"}; !maps.Equal(tagMap(tags.Tags), want) {
 		t.Errorf("tags after untag-resource = %v, want %v", tags.Tags, want)
+	}
+	var renamed wireFileSystems
+	aws.must(&renamed, "efs", "describe-file-systems", "--file-system-id", s.fsArn(id))
+	if len(renamed.FileSystems) != 1 || renamed.FileSystems[0].Name != "message wall ☃" {
+		t.Errorf("describe-file-systems by ARN after renaming = %+v, want Name %q", renamed.FileSystems, "message wall ☃")
 	}
 
 	// An access point with a POSIX identity and a root directory to create.

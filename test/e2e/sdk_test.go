@@ -165,6 +165,28 @@ func TestGoSDKDrivesTheWholeEFSAPI(t *testing.T) {
 		t.Errorf("tags after UntagResource = %v", tags)
 	}
 
+	// Renaming through the Name tag, then dropping it.
+	name := func() string {
+		t.Helper()
+		out, err := c.DescribeFileSystems(ctx, &efs.DescribeFileSystemsInput{FileSystemId: aws.String(id)})
+		if err != nil {
+			t.Fatalf("DescribeFileSystems: %v", err)
+		}
+		return aws.ToString(out.FileSystems[0].Name)
+	}
+	if _, err := c.TagResource(ctx, &efs.TagResourceInput{ResourceId: aws.String(id), Tags: []types.Tag{{Key: aws.String("Name"), Value: aws.String("renamed")}}}); err != nil {
+		t.Fatalf("TagResource Name: %v", err)
+	}
+	if got := name(); got != "renamed" {
+		t.Errorf("Name after tagging Name=renamed = %q", got)
+	}
+	if _, err := c.UntagResource(ctx, &efs.UntagResourceInput{ResourceId: aws.String(id), TagKeys: []string{"Name"}}); err != nil {
+		t.Fatalf("UntagResource Name: %v", err)
+	}
+	if got := name(); got != "" {
+		t.Errorf("Name after untagging Name = %q, want none", got)
+	}
+
 	// Two access points, listed one per page.
 	var apIDs []string
 	for _, path := range []string{"/message", "/ml"} {
@@ -178,6 +200,12 @@ func TestGoSDKDrivesTheWholeEFSAPI(t *testing.T) {
 			t.Fatalf("CreateAccessPoint %s: %v", path, err)
 		}
 		apID := aws.ToString(ap.AccessPointId)
+		// The client token makes a retry safe.
+		_, err = c.CreateAccessPoint(ctx, &efs.CreateAccessPointInput{FileSystemId: aws.String(id), ClientToken: ap.ClientToken})
+		var apExists *types.AccessPointAlreadyExists
+		if !errors.As(err, &apExists) || aws.ToString(apExists.AccessPointId) != apID {
+			t.Errorf("CreateAccessPoint with a used client token: %v, want AccessPointAlreadyExists naming %s", err, apID)
+		}
 		if !fsapIDPattern.MatchString(apID) || aws.ToString(ap.AccessPointArn) != s.apArn(apID) ||
 			aws.ToString(ap.FileSystemId) != id || aws.ToString(ap.ClientToken) == "" ||
 			aws.ToInt64(ap.PosixUser.Uid) != 1001 || !slices.Equal(ap.PosixUser.SecondaryGids, []int64{5, 6}) ||
