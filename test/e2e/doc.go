@@ -8,5 +8,6 @@
 // Without them those tests skip, unless TARN_E2E_REQUIRE=1 is set, in which
 // case they fail.
 //
-// Run with: go test -race ./test/e2e/
+// Run with: go test -race ./test/e2e/ (TARN_E2E_BIN=/path/to/tarn tests that
+// binary instead of building cmd/tarn).
 package e2e

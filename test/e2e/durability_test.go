@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -464,5 +465,113 @@ func setFileSystemState(t *testing.T, dir, id, state string) {
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
 		t.Fatalf("set state of %s: %d rows changed, want 1", id, n)
+	}
+}
+
+// TestServerStopsCleanlyOnSignal stops servers with SIGINT and SIGTERM: exit
+// status 0, server.json removed, a farewell on stderr, and the data
+// directory's key file private to its owner.
+func TestServerStopsCleanlyOnSignal(t *testing.T) {
+	t.Parallel()
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			t.Parallel()
+			dir := newDataDir(t)
+			s := startServer(t, dir)
+			fi, err := os.Stat(filepath.Join(dir, "keys", "root.json"))
+			if err != nil || fi.Mode().Perm() != 0o600 {
+				t.Errorf("keys/root.json: %v, mode %v; want 0600", err, fi.Mode().Perm())
+			}
+			if _, err := s.sdk().DescribeFileSystems(context.Background(), &efs.DescribeFileSystemsInput{}); err != nil {
+				t.Fatalf("DescribeFileSystems: %v", err)
+			}
+			s.StopWith(sig)
+			if !strings.Contains(s.Output(), "tarn: stopped") {
+				t.Errorf("no farewell after %v:\n%s", sig, s.Output())
+			}
+		})
+	}
+}
+
+// TestConcurrentCreatesWithOneTokenMakeOneFileSystem races clients that
+// create with the same creation token (or access points with the same
+// client token): exactly one wins, the others learn its id.
+func TestConcurrentCreatesWithOneTokenMakeOneFileSystem(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, newDataDir(t))
+	ctx := context.Background()
+	const clients = 8
+	race := func(create func(c *efs.Client) (string, error), existing func(error) (string, bool)) (winners []string, named []string) {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				id, err := create(s.sdk())
+				mu.Lock()
+				defer mu.Unlock()
+				if err == nil {
+					winners = append(winners, id)
+					return
+				}
+				if id, ok := existing(err); ok {
+					named = append(named, id)
+					return
+				}
+				t.Errorf("create: %v", err)
+			}()
+		}
+		wg.Wait()
+		return winners, named
+	}
+
+	winners, named := race(func(c *efs.Client) (string, error) {
+		out, err := c.CreateFileSystem(ctx, &efs.CreateFileSystemInput{CreationToken: aws.String("contended")})
+		if err != nil {
+			return "", err
+		}
+		return *out.FileSystemId, nil
+	}, func(err error) (string, bool) {
+		var e *types.FileSystemAlreadyExists
+		if errors.As(err, &e) {
+			return aws.ToString(e.FileSystemId), true
+		}
+		return "", false
+	})
+	if len(winners) != 1 || len(named) != clients-1 {
+		t.Fatalf("%d concurrent creates with one token: %d succeeded, %d got FileSystemAlreadyExists", clients, len(winners), len(named))
+	}
+	for _, id := range named {
+		if id != winners[0] {
+			t.Errorf("FileSystemAlreadyExists names %s, but %s was created", id, winners[0])
+		}
+	}
+	fsID := winners[0]
+
+	winners, named = race(func(c *efs.Client) (string, error) {
+		out, err := c.CreateAccessPoint(ctx, &efs.CreateAccessPointInput{FileSystemId: &fsID, ClientToken: aws.String("contended-ap")})
+		if err != nil {
+			return "", err
+		}
+		return *out.AccessPointId, nil
+	}, func(err error) (string, bool) {
+		var e *types.AccessPointAlreadyExists
+		if errors.As(err, &e) {
+			return aws.ToString(e.AccessPointId), true
+		}
+		return "", false
+	})
+	if len(winners) != 1 || len(named) != clients-1 {
+		t.Fatalf("%d concurrent access point creates with one token: %d succeeded, %d got AccessPointAlreadyExists", clients, len(winners), len(named))
+	}
+	for _, id := range named {
+		if id != winners[0] {
+			t.Errorf("AccessPointAlreadyExists names %s, but %s was created", id, winners[0])
+		}
+	}
+	all, _, err := allFileSystems(ctx, s.sdk(), 100)
+	if err != nil || len(all) != 1 {
+		t.Errorf("after the race %d file systems exist (%v), want 1", len(all), err)
 	}
 }

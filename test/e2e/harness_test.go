@@ -48,6 +48,11 @@ var tarnBin string
 func TestMain(m *testing.M) { os.Exit(runMain(m)) }
 
 func runMain(m *testing.M) int {
+	if bin := os.Getenv("TARN_E2E_BIN"); bin != "" {
+		// A binary built elsewhere, e.g. the release artefact in CI.
+		tarnBin = bin
+		return m.Run()
+	}
 	dir, err := os.MkdirTemp("", "tarn-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
@@ -226,14 +231,21 @@ func startServer(t *testing.T, dir string) *server {
 // Stop shuts the server down with SIGTERM and requires a clean exit.
 func (s *server) Stop() {
 	s.t.Helper()
-	s.cmd.Process.Signal(syscall.SIGTERM)
+	s.StopWith(syscall.SIGTERM)
+}
+
+// StopWith shuts the server down with sig and requires a clean exit: status
+// 0 and server.json removed.
+func (s *server) StopWith(sig os.Signal) {
+	s.t.Helper()
+	s.cmd.Process.Signal(sig)
 	select {
 	case <-s.exited:
 	case <-time.After(startTimeout):
-		s.t.Fatalf("tarn server did not stop within %v after SIGTERM:\n%s", startTimeout, s.out.String())
+		s.t.Fatalf("tarn server did not stop within %v after %v:\n%s", startTimeout, sig, s.out.String())
 	}
 	if !s.state.Success() {
-		s.t.Fatalf("tarn server exited with %v after SIGTERM:\n%s", s.state, s.out.String())
+		s.t.Fatalf("tarn server exited with %v after %v:\n%s", s.state, sig, s.out.String())
 	}
 	if _, err := os.Stat(filepath.Join(s.Dir, "server.json")); !errors.Is(err, fs.ErrNotExist) {
 		s.t.Errorf("server.json still there after a clean stop (stat: %v)", err)
