@@ -45,6 +45,23 @@ type wireFileSystems struct {
 	NextToken   string // the CLI's own pagination token, wrapping NextMarker
 }
 
+type wirePosixUser struct {
+	UID           int64   `json:"Uid"`
+	GID           int64   `json:"Gid"`
+	SecondaryGIDs []int64 `json:"SecondaryGids"`
+}
+
+type wireCreationInfo struct {
+	OwnerUID    int64 `json:"OwnerUid"`
+	OwnerGID    int64 `json:"OwnerGid"`
+	Permissions string
+}
+
+type wireRootDirectory struct {
+	Path         string
+	CreationInfo *wireCreationInfo
+}
+
 type wireAccessPoint struct {
 	ClientToken    string
 	Name           string
@@ -52,19 +69,8 @@ type wireAccessPoint struct {
 	AccessPointID  string `json:"AccessPointId"`
 	AccessPointArn string
 	FileSystemID   string `json:"FileSystemId"`
-	PosixUser      *struct {
-		UID           int64   `json:"Uid"`
-		GID           int64   `json:"Gid"`
-		SecondaryGIDs []int64 `json:"SecondaryGids"`
-	}
-	RootDirectory *struct {
-		Path         string
-		CreationInfo *struct {
-			OwnerUID    int64 `json:"OwnerUid"`
-			OwnerGID    int64 `json:"OwnerGid"`
-			Permissions string
-		}
-	}
+	PosixUser      *wirePosixUser
+	RootDirectory  *wireRootDirectory
 	OwnerID        string `json:"OwnerId"`
 	LifeCycleState string
 }
@@ -284,11 +290,7 @@ func TestAWSCLIDrivesTheWholeEFSAPI(t *testing.T) {
 			got.PosixUser != nil && got.PosixUser.UID == 1001 && got.PosixUser.GID == 1001 &&
 			slices.Equal(got.PosixUser.SecondaryGIDs, []int64{2000}) &&
 			got.RootDirectory != nil && got.RootDirectory.Path == "/message" && got.RootDirectory.CreationInfo != nil &&
-			*got.RootDirectory.CreationInfo == struct {
-				OwnerUID    int64 `json:"OwnerUid"`
-				OwnerGID    int64 `json:"OwnerGid"`
-				Permissions string
-			}{1001, 1001, "750"}
+			*got.RootDirectory.CreationInfo == wireCreationInfo{OwnerUID: 1001, OwnerGID: 1001, Permissions: "750"}
 		if !ok {
 			b, _ := json.Marshal(got)
 			t.Errorf("%s: got %s\nwant %s (%s) on %s, uid/gid 1001 +2000, root /message created 1001:1001 750, Name wall-ap",
