@@ -119,6 +119,7 @@ func sameJSON(a, b string) bool {
 // errors AWS defines for each, and deletion.
 func TestAWSCLIDrivesTheWholeEFSAPI(t *testing.T) {
 	t.Parallel()
+	requireAWSCLI(t)
 	s := startServer(t, newDataDir(t))
 	aws := s.awsCLI(t)
 
@@ -398,8 +399,8 @@ func TestAWSCLIDrivesTheWholeEFSAPI(t *testing.T) {
 // wrong secret or an unknown key never reaches the API.
 func TestAWSCLIRejectsBadCredentials(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, newDataDir(t))
 	requireAWSCLI(t)
+	s := startServer(t, newDataDir(t))
 	wrongSecret := newAWSCLI(t, s.Endpoint, s.Region, s.AccessKeyID, strings.Repeat("A", 40))
 	unknownKey := newAWSCLI(t, s.Endpoint, s.Region, "AKIAIOSFODNN7EXAMPLE", s.SecretAccessKey)
 	parallel(t,
