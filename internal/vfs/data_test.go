@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"io/fs"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"syscall"
 	"testing"
 
@@ -253,7 +255,10 @@ func TestOutOfSpaceLosesNothingElse(t *testing.T) {
 // renames, links and reopenings against an in-memory model.
 func TestRandomOperationsMatchModel(t *testing.T) {
 	seed := rand.Uint64()
-	t.Logf("seed %d", seed)
+	if s := os.Getenv("TARN_TEST_SEED"); s != "" {
+		seed, _ = strconv.ParseUint(s, 10, 64)
+	}
+	t.Logf("seed %d (rerun with TARN_TEST_SEED)", seed)
 	rng := rand.New(rand.NewPCG(seed, 0))
 	e := newEnv(t, vfs.Options{MaxDirtyPerFile: 64 << 10, CompactExtents: 8, CacheBytes: 256 << 10})
 	type file struct {
@@ -270,19 +275,20 @@ func TestRandomOperationsMatchModel(t *testing.T) {
 		names[n] = &file{ino: a.Ino, h: h}
 		order = append(order, n)
 	}
-	const span = 3 * vfs.ChunkSize / 2
+	const span = 2 << 20 // offsets are also drawn near the first chunk boundary
 	pick := func() (string, *file) { n := order[rng.IntN(len(order))]; return n, names[n] }
 	for step := range 400 {
 		n, f := pick()
 		switch op := rng.IntN(10); {
 		case op < 5: // write
 			off := rng.Int64N(span)
-			if rng.IntN(3) == 0 {
-				off = vfs.ChunkSize - int64(rng.IntN(4096))
+			if rng.IntN(4) == 0 {
+				off = vfs.ChunkSize - int64(rng.IntN(40000))
 			}
 			p := make([]byte, 1+rng.IntN(70000))
+			b := byte(rng.Uint32())
 			for i := range p {
-				p[i] = byte(rng.Uint32())
+				p[i] = b + byte(i/7)
 			}
 			must(e.fs.Write(ctx, f.h, p, off))
 			if need := int(off) + len(p); need > len(f.data) {
@@ -291,6 +297,9 @@ func TestRandomOperationsMatchModel(t *testing.T) {
 			copy(f.data[off:], p)
 		case op == 5: // truncate
 			size := rng.Int64N(span)
+			if rng.IntN(4) == 0 {
+				size = vfs.ChunkSize + rng.Int64N(40000) - 20000
+			}
 			must(e.fs.SetAttr(ctx, root, f.ino, vfs.SetAttrIn{Size: ptr(uint64(size)), Handle: f.h}))
 			if int(size) < len(f.data) {
 				f.data = f.data[:size]

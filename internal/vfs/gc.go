@@ -2,11 +2,17 @@ package vfs
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"slices"
 	"time"
 
 	"tarn.dev/tarn/internal/meta"
 )
+
+// compactGap is the largest hole that compaction fills with zeros to merge
+// the data around it into one extent.
+const compactGap = 1 << 20
 
 type chunkRef struct {
 	ino   Ino
@@ -83,34 +89,50 @@ func (f *FS) CompactChunk(ctx context.Context, ino Ino, chunk uint64) error {
 	if err != nil || len(ext) < 2 {
 		return err
 	}
-	segs := visible(ext)
+	// Runs of data separated by small holes are merged into one extent (the
+	// hole stored as zeros), so a compacted chunk has at most
+	// ChunkSize/compactGap extents however sparse it was.
+	type run struct {
+		pos, end uint32
+		parts    []seg
+	}
+	var runs []run
 	var size uint64
-	for _, s := range segs {
-		if s.slice != 0 {
-			size += uint64(s.end - s.pos)
+	for _, s := range visible(ext) {
+		if s.slice == 0 {
+			continue
 		}
+		if k := len(runs) - 1; k >= 0 && s.pos-runs[k].end <= compactGap {
+			size += uint64(s.end - runs[k].end)
+			runs[k].end = s.end
+			runs[k].parts = append(runs[k].parts, s)
+			continue
+		}
+		size += uint64(s.end - s.pos)
+		runs = append(runs, run{s.pos, s.end, []seg{s}})
 	}
 	id, err := f.allocSlice(ctx)
 	if err != nil {
 		return err
 	}
 	defer f.settled(id)
-	data := make([]byte, 0, size)
+	data := make([]byte, size)
 	var out []meta.Extent
-	for _, s := range segs {
-		if s.slice == 0 {
-			continue
+	var at uint64
+	for _, r := range runs {
+		out = append(out, meta.Extent{Chunk: chunk, Pos: r.pos, Len: r.end - r.pos, Slice: id, Off: at})
+		for _, s := range r.parts {
+			dst := data[at+uint64(s.pos-r.pos) : at+uint64(s.end-r.pos)]
+			if err := f.readSlice(ctx, s.slice, dst, s.off, false); err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					// Another compaction replaced these extents and GC
+					// collected the old slice: nothing left to do here.
+					return nil
+				}
+				return err
+			}
 		}
-		n := s.end - s.pos
-		if k := len(out) - 1; k >= 0 && out[k].End() == s.pos {
-			out[k].Len += n
-		} else {
-			out = append(out, meta.Extent{Chunk: chunk, Pos: s.pos, Len: n, Slice: id, Off: uint64(len(data))})
-		}
-		data = data[:len(data)+int(n)]
-		if err := f.readSlice(ctx, s.slice, data[len(data)-int(n):], s.off, false); err != nil {
-			return err
-		}
+		at += uint64(r.end - r.pos)
 	}
 	if len(data) > 0 {
 		if err := f.putSlice(ctx, id, data); err != nil {

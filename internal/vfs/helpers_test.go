@@ -53,7 +53,12 @@ type env struct {
 
 func newEnv(t testing.TB, opts vfs.Options) *env {
 	t.Helper()
-	e := &env{t: t, blobs: &countingStore{Store: mem.New()}, path: filepath.Join(t.TempDir(), "meta.db"), opts: opts}
+	return newEnvOn(t, opts, mem.New())
+}
+
+func newEnvOn(t testing.TB, opts vfs.Options, bs blob.Store) *env {
+	t.Helper()
+	e := &env{t: t, blobs: &countingStore{Store: bs}, path: filepath.Join(t.TempDir(), "meta.db"), opts: opts}
 	e.open()
 	t.Cleanup(func() { e.close() })
 	return e
