@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -166,7 +165,5 @@ func (e *env) readAll(ino vfs.Ino) []byte {
 		off += int64(n)
 	}
 }
-
-var _ sync.Locker // keep sync imported for helpers added later
 
 func isErr(err, target error) bool { return errors.Is(err, target) }
