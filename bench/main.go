@@ -13,10 +13,13 @@ import (
 	"sort"
 
 	"tarn.dev/tarn/bench/controlapi"
+	"tarn.dev/tarn/bench/fsbench"
 )
 
 var benchmarks = map[string]func(ctx context.Context) error{
 	"controlapi": controlapi.Run,
+	"fs":         fsbench.Run,
+	"fsmem":      fsbench.RunMemory,
 }
 
 func main() {

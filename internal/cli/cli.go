@@ -40,6 +40,9 @@ func commands() []*command {
 		fsCommand(),
 		apCommand(),
 		mtCommand(),
+		mountCommand(),
+		umountCommand(),
+		fsckCommand(),
 	}
 }
 

@@ -45,8 +45,8 @@ func (c *clientFlags) awsConfig() (aws.Config, string, error) {
 	if endpoint == "" || region == "" {
 		info, err := dir.ReadServerInfo()
 		if err != nil && endpoint == "" {
-			if errors.Is(err, fs.ErrNotExist) {
-				return aws.Config{}, "", fmt.Errorf("no running tarn server found in data directory %s: start one with 'tarn server', or give --endpoint", dir.Path)
+			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, datadir.ErrServerGone) {
+				return aws.Config{}, "", fmt.Errorf("no running tarn server found in data directory %s: start one with 'tarn server --data %s', or give --endpoint", dir.Path, dir.Path)
 			}
 			return aws.Config{}, "", err
 		}
@@ -88,6 +88,10 @@ func firstNonEmpty(v ...string) string {
 
 // describeError turns an API error into one line: the AWS code and message.
 func describeError(err error) string {
+	var te *tarnAPIError
+	if errors.As(err, &te) {
+		return err.Error()
+	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		return fmt.Sprintf("%s: %s", ae.ErrorCode(), ae.ErrorMessage())

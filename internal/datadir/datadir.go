@@ -21,6 +21,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // Dir is a data directory.
@@ -103,11 +104,19 @@ type ServerInfo struct {
 	PID      int    `json:"Pid"`
 }
 
-// ReadServerInfo reads server.json.
+// ErrServerGone reports a server.json left behind by a server that is no
+// longer running (it was killed).
+var ErrServerGone = errors.New("the tarn server recorded in this data directory is not running")
+
+// ReadServerInfo reads server.json. It fails with ErrServerGone when the
+// process it names no longer exists.
 func (d Dir) ReadServerInfo() (ServerInfo, error) {
 	var s ServerInfo
 	if err := readJSON(d.ServerFile(), &s); err != nil {
 		return s, fmt.Errorf("server info: %w", err)
+	}
+	if s.PID > 0 && syscall.Kill(s.PID, 0) == syscall.ESRCH {
+		return s, fmt.Errorf("%s (pid %d): %w", d.Path, s.PID, ErrServerGone)
 	}
 	return s, nil
 }

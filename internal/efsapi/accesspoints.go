@@ -48,7 +48,7 @@ func (a *API) createAccessPoint(r *http.Request) (int, any, error) {
 	}
 	ap := store.AccessPoint{
 		ID:           newID("fsap-"),
-		FileSystemID: idFrom(*in.FileSystemID),
+		FileSystemID: a.localID(*in.FileSystemID),
 		ClientToken:  *in.ClientToken,
 		RootPath:     "/",
 		State:        store.StateCreating,
@@ -168,7 +168,7 @@ func (a *API) describeAccessPoints(r *http.Request) (int, any, error) {
 		if err := checkPattern(apID, "accessPointId", accessPointIDPattern); err != nil {
 			return 0, nil, err
 		}
-		ap, err := a.cfg.Store.AccessPoint(r.Context(), idFrom(apID))
+		ap, err := a.cfg.Store.AccessPoint(r.Context(), a.localID(apID))
 		if err != nil {
 			return 0, nil, notFound(err, "AccessPointNotFound", "access point "+apID)
 		}
@@ -177,10 +177,10 @@ func (a *API) describeAccessPoints(r *http.Request) (int, any, error) {
 		if err := checkPattern(fsID, "fileSystemId", fileSystemIDPattern); err != nil {
 			return 0, nil, err
 		}
-		if _, err := a.cfg.Store.FileSystem(r.Context(), idFrom(fsID)); err != nil {
+		if _, err := a.cfg.Store.FileSystem(r.Context(), a.localID(fsID)); err != nil {
 			return 0, nil, notFound(err, "FileSystemNotFound", "file system "+fsID)
 		}
-		if list, err = a.cfg.Store.AccessPoints(r.Context(), idFrom(fsID), after, size+1); err != nil {
+		if list, err = a.cfg.Store.AccessPoints(r.Context(), a.localID(fsID), after, size+1); err != nil {
 			return 0, nil, err
 		}
 	default:
@@ -215,7 +215,7 @@ func (a *API) deleteAccessPoint(r *http.Request) (int, any, error) {
 	if err := checkPattern(id, "accessPointId", accessPointIDPattern); err != nil {
 		return 0, nil, err
 	}
-	if err := a.cfg.Store.DeleteAccessPoint(r.Context(), idFrom(id)); err != nil {
+	if err := a.cfg.Store.DeleteAccessPoint(r.Context(), a.localID(id)); err != nil {
 		return 0, nil, notFound(err, "AccessPointNotFound", "access point "+id)
 	}
 	return http.StatusNoContent, nil, nil

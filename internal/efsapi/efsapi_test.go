@@ -499,3 +499,22 @@ func TestMalformedRequests(t *testing.T) {
 		t.Errorf("malformed requests created %d file systems", len(all.FileSystems))
 	}
 }
+
+func TestARNsOfOtherAccountsFindNothing(t *testing.T) {
+	w := newWorld(t)
+	id := aws.ToString(w.createFS("arn").FileSystemId)
+	ctx := context.Background()
+	own := "arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/" + id
+	if out, err := w.client.DescribeFileSystems(ctx, &efs.DescribeFileSystemsInput{FileSystemId: aws.String(own)}); err != nil || len(out.FileSystems) != 1 {
+		t.Errorf("DescribeFileSystems(own ARN) = %v, %v; want the file system", out, err)
+	}
+	for _, arn := range []string{
+		"arn:aws:elasticfilesystem:us-east-1:000000000000:file-system/" + id,
+		"arn:aws:elasticfilesystem:eu-west-1:123456789012:file-system/" + id,
+	} {
+		_, err := w.client.DescribeFileSystems(ctx, &efs.DescribeFileSystemsInput{FileSystemId: aws.String(arn)})
+		if code(err) != "FileSystemNotFound" {
+			t.Errorf("DescribeFileSystems(%s): %v, want FileSystemNotFound", arn, err)
+		}
+	}
+}

@@ -203,7 +203,7 @@ func (a *API) describeFileSystems(r *http.Request) (int, any, error) {
 		if err := checkPattern(id, "fileSystemId", fileSystemIDPattern); err != nil {
 			return 0, nil, err
 		}
-		f, err := a.cfg.Store.FileSystem(r.Context(), idFrom(id))
+		f, err := a.cfg.Store.FileSystem(r.Context(), a.localID(id))
 		if err != nil {
 			return 0, nil, notFound(err, "FileSystemNotFound", "file system "+id)
 		}
@@ -253,7 +253,7 @@ func (a *API) fileSystemID(r *http.Request) (string, error) {
 	if err := checkPattern(id, "fileSystemId", fileSystemIDPattern); err != nil {
 		return "", err
 	}
-	return idFrom(id), nil
+	return a.localID(id), nil
 }
 
 func (a *API) updateFileSystem(r *http.Request) (int, any, error) {

@@ -60,7 +60,7 @@ func (a *API) createMountTarget(r *http.Request) (int, any, error) {
 	}
 	m := store.MountTarget{
 		ID:                   newID("fsmt-"),
-		FileSystemID:         idFrom(*in.FileSystemID),
+		FileSystemID:         a.localID(*in.FileSystemID),
 		SubnetID:             *in.SubnetID,
 		IPAddress:            a.cfg.MountAddress,
 		AvailabilityZoneName: a.availabilityZone(),
@@ -145,7 +145,7 @@ func (a *API) describeMountTargets(r *http.Request) (int, any, error) {
 		if err := checkPattern(apID, "accessPointId", accessPointIDPattern); err != nil {
 			return 0, nil, err
 		}
-		ap, err := a.cfg.Store.AccessPoint(r.Context(), idFrom(apID))
+		ap, err := a.cfg.Store.AccessPoint(r.Context(), a.localID(apID))
 		if err != nil {
 			return 0, nil, notFound(err, "AccessPointNotFound", "access point "+apID)
 		}
@@ -155,10 +155,10 @@ func (a *API) describeMountTargets(r *http.Request) (int, any, error) {
 		if err := checkPattern(fsID, "fileSystemId", fileSystemIDPattern); err != nil {
 			return 0, nil, err
 		}
-		if _, err := a.cfg.Store.FileSystem(r.Context(), idFrom(fsID)); err != nil {
+		if _, err := a.cfg.Store.FileSystem(r.Context(), a.localID(fsID)); err != nil {
 			return 0, nil, notFound(err, "FileSystemNotFound", "file system "+fsID)
 		}
-		if list, err = a.cfg.Store.MountTargets(r.Context(), idFrom(fsID), after, size+1); err != nil {
+		if list, err = a.cfg.Store.MountTargets(r.Context(), a.localID(fsID), after, size+1); err != nil {
 			return 0, nil, err
 		}
 	}

@@ -63,6 +63,16 @@ func checkRange(value int64, field string, min, max int64) error {
 	return nil
 }
 
+// localID returns the bare id of an id-or-ARN value ("…/fs-123" →
+// "fs-123"). An ARN of another region or account is returned whole, so that
+// looking it up finds nothing, as on AWS.
+func (a *API) localID(v string) string {
+	if parts := strings.SplitN(v, ":", 6); len(parts) == 6 && (parts[3] != a.cfg.Region || parts[4] != a.cfg.AccountID) {
+		return v
+	}
+	return idFrom(v)
+}
+
 // idFrom returns the bare id of an id-or-ARN value ("…/fs-123" → "fs-123").
 func idFrom(v string) string {
 	if i := strings.LastIndexByte(v, '/'); i >= 0 {

@@ -17,9 +17,13 @@ import (
 	"syscall"
 	"time"
 
+	"tarn.dev/tarn/internal/blob/disk"
 	"tarn.dev/tarn/internal/datadir"
 	"tarn.dev/tarn/internal/efsapi"
+	"tarn.dev/tarn/internal/filesvc"
+	"tarn.dev/tarn/internal/meta/sqlmeta"
 	"tarn.dev/tarn/internal/store"
+	"tarn.dev/tarn/internal/tarnapi"
 )
 
 // Defaults of a single-machine server.
@@ -46,6 +50,9 @@ type Server struct {
 	cfg       Config
 	dir       datadir.Dir
 	store     *store.Store
+	metaDB    *sqlmeta.DB
+	blocks    *disk.Store
+	files     *filesvc.Service
 	lockFile  *os.File
 	logFile   *os.File
 	created   bool
@@ -97,14 +104,28 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.initAccount(ctx); err != nil {
 		return nil, err
 	}
+	// File-system metadata shares the database file; data goes to blocks/.
+	if s.metaDB, err = sqlmeta.OpenSQLite(s.dir.Database()); err != nil {
+		return nil, err
+	}
+	if s.blocks, err = disk.Open(s.dir.Blocks(), disk.Options{}); err != nil {
+		return nil, fmt.Errorf("open block store: %w", err)
+	}
+	s.files = filesvc.New(filesvc.Config{DB: s.metaDB, Blobs: s.blocks, Log: s.cfg.Log})
 	s.control = newControlAPI(s.cfg, s.store, s.cfg.Log)
 	s.control.services["elasticfilesystem"] = efsapi.New(efsapi.Config{
 		Store:        s.store,
 		AccountID:    s.accountID,
 		Region:       s.cfg.Region,
 		MountAddress: hostOf(s.cfg.Listen),
+		Provisioner:  s.files,
+		Usage:        s.files.Usage,
 		Log:          s.cfg.Log,
 	})
+	s.control.services[tarnapi.ServiceName] = tarnapi.New(s.files, s.store)
+	if err := s.finishCreating(ctx); err != nil {
+		return nil, err
+	}
 	ok = true
 	return s, nil
 }
@@ -162,6 +183,20 @@ func (s *Server) initAccount(ctx context.Context) error {
 	return nil
 }
 
+// finishCreating completes what a crash interrupted: resources recorded as
+// creating (the record committed, provisioning not yet marked done) are
+// provisioned again, which is idempotent, and made available.
+func (s *Server) finishCreating(ctx context.Context) error {
+	n, err := s.store.FinishCreating(ctx, func(fsID string) error { return s.files.ProvisionFileSystem(ctx, fsID) })
+	if err != nil {
+		return fmt.Errorf("finish interrupted creations: %w", err)
+	}
+	if n > 0 {
+		s.cfg.Log.Info("finished creations interrupted by a crash", "resources", n)
+	}
+	return nil
+}
+
 // RootCredentials returns the root access key pair.
 func (s *Server) RootCredentials() datadir.Credentials { return s.root }
 
@@ -171,11 +206,24 @@ func (s *Server) AccountID() string { return s.accountID }
 // Handler returns the control API handler.
 func (s *Server) Handler() http.Handler { return s.control }
 
-// Close releases everything Open acquired.
+// Files returns the file service.
+func (s *Server) Files() *filesvc.Service { return s.files }
+
+// Close unmounts the local mounts, closes the file systems and releases
+// everything Open acquired.
 func (s *Server) Close() error {
-	var err error
+	var errs []error
+	if s.files != nil {
+		errs = append(errs, s.files.Close())
+	}
+	if s.blocks != nil {
+		errs = append(errs, s.blocks.Close())
+	}
+	if s.metaDB != nil {
+		errs = append(errs, s.metaDB.Close())
+	}
 	if s.store != nil {
-		err = s.store.Close()
+		errs = append(errs, s.store.Close())
 	}
 	if s.lockFile != nil {
 		s.lockFile.Close()
@@ -183,7 +231,7 @@ func (s *Server) Close() error {
 	if s.logFile != nil {
 		s.logFile.Close()
 	}
-	return err
+	return errors.Join(errs...)
 }
 
 // Run opens a server, serves until ctx is cancelled, then shuts down cleanly.
@@ -219,7 +267,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		state = "created"
 	}
 	fmt.Fprintf(s.cfg.Out, "tarn: data directory %s (%s)\n", s.dir.Path, state)
-	fmt.Fprintf(s.cfg.Out, "tarn: control API (EFS, signed with SigV4) at %s, region %s, account %s\n", endpoint, s.cfg.Region, s.accountID)
+	fmt.Fprintf(s.cfg.Out, "tarn: control API (EFS and tarn, signed with SigV4) at %s, region %s, account %s\n", endpoint, s.cfg.Region, s.accountID)
 	fmt.Fprintf(s.cfg.Out, "tarn: credentials: eval \"$(tarn env --data %s)\", then aws --endpoint-url \"$TARN_ENDPOINT\" efs describe-file-systems\n", s.dir.Path)
 
 	select {

@@ -185,3 +185,45 @@ func (s *Store) CountFileSystems(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// FinishCreating makes every file system, access point and mount target
+// still recorded as creating available, calling provision for each such file
+// system first, and returns how many records it changed. It runs at start-up
+// to complete creations a crash interrupted.
+func (s *Store) FinishCreating(ctx context.Context, provision func(fsID string) error) (int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM file_systems WHERE state = ?`, StateCreating)
+	if err != nil {
+		return 0, fmt.Errorf("finish creating: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	for _, id := range ids {
+		if err := provision(id); err != nil {
+			return 0, fmt.Errorf("finish creating %s: %w", id, err)
+		}
+	}
+	n := 0
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		for _, table := range []string{"file_systems", "access_points", "mount_targets"} {
+			res, err := tx.ExecContext(ctx, `UPDATE `+table+` SET state = ? WHERE state = ?`, StateAvailable, StateCreating)
+			if err != nil {
+				return err
+			}
+			c, _ := res.RowsAffected()
+			n += int(c)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("finish creating: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,158 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"time"
+)
+
+func mountCommand() *command {
+	return &command{name: "mount", usage: "tarn mount FS MOUNTPOINT [--read-only]", summary: "mount a file system on this host (served by the local server)",
+		run: func(ctx context.Context, e *env, args []string) error {
+			fs := flag.NewFlagSet("tarn mount", flag.ContinueOnError)
+			var cf clientFlags
+			cf.register(fs)
+			ro := fs.Bool("read-only", false, "mount read-only")
+			pos, err := parseInterleaved(fs, args)
+			if err != nil {
+				return err
+			}
+			if len(pos) == 0 {
+				return listMounts(ctx, e, &cf)
+			}
+			if len(pos) != 2 {
+				return usagef("usage: tarn mount FS MOUNTPOINT")
+			}
+			mp, err := filepath.Abs(pos[1])
+			if err != nil {
+				return err
+			}
+			client, err := cf.efs()
+			if err != nil {
+				return err
+			}
+			f, err := resolveFS(ctx, client, pos[0])
+			if err != nil {
+				return err
+			}
+			var out mountView
+			in := map[string]any{"FileSystemId": deref(f.FileSystemId), "MountPoint": mp, "ReadOnly": *ro}
+			if err := cf.callTarn(ctx, "POST", "/tarn/v1/mounts", in, &out); err != nil {
+				return err
+			}
+			if cf.json {
+				return printJSON(e.stdout, out)
+			}
+			fmt.Fprintf(e.stdout, "mounted %s at %s\n", out.FileSystemID, out.MountPoint)
+			return nil
+		}}
+}
+
+type mountView struct {
+	FileSystemID string    `json:"FileSystemId"`
+	MountPoint   string    `json:"MountPoint"`
+	ReadOnly     bool      `json:"ReadOnly"`
+	Mounted      time.Time `json:"Mounted"`
+}
+
+func listMounts(ctx context.Context, e *env, cf *clientFlags) error {
+	var out struct {
+		Mounts []mountView `json:"Mounts"`
+	}
+	if err := cf.callTarn(ctx, "GET", "/tarn/v1/mounts", nil, &out); err != nil {
+		return err
+	}
+	if cf.json {
+		return printJSON(e.stdout, out.Mounts)
+	}
+	var rows [][]string
+	for _, m := range out.Mounts {
+		mode := "rw"
+		if m.ReadOnly {
+			mode = "ro"
+		}
+		rows = append(rows, []string{m.FileSystemID, m.MountPoint, mode, m.Mounted.Local().Format("2006-01-02 15:04:05")})
+	}
+	return printTable(e.stdout, []string{"FILE SYSTEM", "MOUNT POINT", "MODE", "SINCE"}, rows)
+}
+
+func umountCommand() *command {
+	return &command{name: "umount", usage: "tarn umount MOUNTPOINT...", summary: "unmount tarn mounts",
+		run: func(ctx context.Context, e *env, args []string) error {
+			fs := flag.NewFlagSet("tarn umount", flag.ContinueOnError)
+			var cf clientFlags
+			cf.register(fs)
+			pos, err := parseInterleaved(fs, args)
+			if err != nil {
+				return err
+			}
+			if len(pos) == 0 {
+				return usagef("usage: tarn umount MOUNTPOINT...")
+			}
+			for _, p := range pos {
+				mp, err := filepath.Abs(p)
+				if err != nil {
+					return err
+				}
+				if err := cf.callTarn(ctx, "DELETE", "/tarn/v1/mounts?MountPoint="+url.QueryEscape(mp), nil, nil); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "unmounted %s\n", mp)
+			}
+			return nil
+		}}
+}
+
+func fsckCommand() *command {
+	return &command{name: "fsck", usage: "tarn fsck FS [--repair]", summary: "check a file system's metadata and blocks (--repair fixes them)",
+		run: func(ctx context.Context, e *env, args []string) error {
+			fs := flag.NewFlagSet("tarn fsck", flag.ContinueOnError)
+			var cf clientFlags
+			cf.register(fs)
+			repair := fs.Bool("repair", false, "repair what is found")
+			pos, err := parseInterleaved(fs, args)
+			if err != nil {
+				return err
+			}
+			ref, err := oneArg(pos, "file system")
+			if err != nil {
+				return err
+			}
+			client, err := cf.efs()
+			if err != nil {
+				return err
+			}
+			f, err := resolveFS(ctx, client, ref)
+			if err != nil {
+				return err
+			}
+			var out struct {
+				FileSystemID                    string `json:"FileSystemId"`
+				OK, Repaired                    bool
+				Problems                        []string
+				Inodes, Entries, Slices, Blocks int
+			}
+			if err := cf.callTarn(ctx, "POST", "/tarn/v1/file-systems/"+deref(f.FileSystemId)+"/fsck", map[string]bool{"Repair": *repair}, &out); err != nil {
+				return err
+			}
+			if cf.json {
+				return printJSON(e.stdout, out)
+			}
+			fmt.Fprintf(e.stdout, "%s: %d inodes, %d entries, %d slices, %d blocks checked\n", out.FileSystemID, out.Inodes, out.Entries, out.Slices, out.Blocks)
+			for _, p := range out.Problems {
+				fmt.Fprintln(e.stdout, "  "+p)
+			}
+			switch {
+			case out.OK:
+				fmt.Fprintln(e.stdout, "clean")
+			case out.Repaired:
+				fmt.Fprintf(e.stdout, "%d problems repaired\n", len(out.Problems))
+			default:
+				return fmt.Errorf("%d problems found; run 'tarn fsck %s --repair' to fix them", len(out.Problems), ref)
+			}
+			return nil
+		}}
+}
