@@ -84,7 +84,7 @@ func RunSizes(ctx context.Context, sz Sizes) error {
 		names = append(names, t.name)
 	}
 	fmt.Printf("file system: %s sequential, %s random-I/O file, %d files\n", human(sz.SeqBytes), human(sz.RandFile), sz.Files)
-	fmt.Printf("  %-44s %12s %12s %12s %9s  %s\n", "workload", "local disk", "loopback", "tarn", "tarn/loop", "target")
+	fmt.Printf("  %-52s %11s %11s %11s %9s  %s\n", "workload", "local disk", "loopback", "tarn", "tarn/loop", "target")
 	for _, m := range metrics {
 		l, lb, tn := results["local disk"][m.key], results["go-fuse loopback"][m.key], results["tarn"][m.key]
 		target := ""
@@ -94,7 +94,7 @@ func RunSizes(ctx context.Context, sz Sizes) error {
 		case m.target > 0:
 			target = fmt.Sprintf("≥ %.0f %s", m.target, m.unit)
 		}
-		fmt.Printf("  %-44s %12s %12s %12s %8.2f×  %s\n", m.label+" ("+m.unit+")", num(l), num(lb), num(tn), tn/lb, target)
+		fmt.Printf("  %-52s %11s %11s %11s %8.2f×  %s\n", m.label+" ("+m.unit+")", num(l), num(lb), num(tn), tn/lb, target)
 	}
 	return nil
 }
