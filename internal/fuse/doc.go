@@ -14,9 +14,21 @@
 //
 // The request header carries uid, gid and pid. Supplementary groups are read
 // from /proc/PID/status and cached per pid for two seconds; a process that
-// has exited meanwhile is served with its primary group only. The kernel
-// does no permission checks of its own (no default_permissions), so vfs sees
-// every access, including search permission on lookups.
+// has exited meanwhile is served with its primary group only.
+//
+// By default the kernel checks permissions on its cached attributes first
+// (default_permissions) and vfs checks them again on every request that
+// reaches it. This is needed because the kernel walks cached names without
+// asking the server: one user's lookup would otherwise let another user
+// through a directory it may not search. Options.ServerPermissions turns
+// the kernel's checks off for file systems that change the caller's
+// identity (access points) and then revalidates every name with a LOOKUP.
+//
+// The kernel clears setuid and setgid bits when a non-owner writes a file
+// by sending a SETATTR of the mode as that user, which vfs refuses to a
+// non-owner; the adapter recognises a mode change that only clears those
+// bits, from a caller with write permission, and applies it as root, as
+// Linux does.
 //
 // # Caching and consistency
 //

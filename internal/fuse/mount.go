@@ -43,6 +43,14 @@ type Options struct {
 	// ReadAheadKB sets the kernel readahead of the mount. Default 4096
 	// (4 MiB); negative leaves the kernel's default.
 	ReadAheadKB int
+	// ServerPermissions leaves every permission check to the file system
+	// instead of letting the kernel check cached attributes first
+	// (default_permissions). Use it for file systems that change the
+	// caller's identity, such as access points. The kernel then revalidates
+	// every cached name with a LOOKUP (EntryTimeout defaults to 0), because
+	// it would otherwise let one user walk a path that another user's
+	// lookup put in its cache, without search permission.
+	ServerPermissions bool
 	// Log receives errors that cannot be returned (unknown errors, failed
 	// notifications). Default discards.
 	Log *slog.Logger
@@ -92,6 +100,9 @@ func Mount(fsys vfs.FileSystem, watch func(func(vfs.Change)) (cancel func()), mo
 	}
 	m := &Server{fsys: fsys, opts: opts, session: lock.Session(sessions.Add(1)), groups: newGroupCache(),
 		errs: errorLog{log: opts.Log}, entryTTL: DefaultTimeout, attrTTL: DefaultTimeout, dir: mountpoint}
+	if opts.ServerPermissions {
+		m.entryTTL = 0
+	}
 	if opts.EntryTimeout != nil {
 		m.entryTTL = *opts.EntryTimeout
 	}
@@ -115,6 +126,9 @@ func Mount(fsys vfs.FileSystem, watch func(func(vfs.Change)) (cancel func()), mo
 		MaxReadAhead:         1 << 20,
 		MaxBackground:        opts.MaxBackground,
 		Logger:               log.New(slogWriter{opts.Log}, "", 0),
+	}
+	if !opts.ServerPermissions {
+		mo.Options = append(mo.Options, "default_permissions")
 	}
 	srv, err := gofuse.NewServer(&raw{RawFileSystem: gofuse.NewDefaultRawFileSystem(), m: m}, mountpoint, mo)
 	if err != nil {

@@ -132,12 +132,40 @@ func (r *raw) SetAttr(cancel <-chan struct{}, in *gofuse.SetAttrIn, out *gofuse.
 			s.Mtime = &t
 		}
 	}
-	a, err := r.m.fsys.SetAttr(background, r.caller(&in.InHeader), ino(&in.InHeader), s)
+	c := r.caller(&in.InHeader)
+	a, err := r.m.fsys.SetAttr(background, c, ino(&in.InHeader), s)
+	if err != nil && in.Valid == gofuse.FATTR_MODE && Errno(err) == syscall.EPERM {
+		a, err = r.killPriv(c, ino(&in.InHeader), in.Mode)
+	}
 	if err != nil {
 		return r.status("setattr", err)
 	}
 	r.attrOut(a, out)
 	return r.modified("setattr", nil)
+}
+
+// killPriv applies a mode change that only clears the setuid and setgid
+// bits, for a caller with write permission who does not own the file. This
+// is how the kernel clears those bits when such a caller writes or
+// truncates the file (ATTR_KILL_SUID and ATTR_KILL_SGID, which the FUSE
+// protocol turns into a plain SETATTR of the mode); Linux does it with the
+// kernel's authority, so it is applied as root here. Anything else keeps
+// the EPERM of the original request.
+func (r *raw) killPriv(c vfs.Caller, ino vfs.Ino, mode uint32) (vfs.Attr, error) {
+	const privs = vfs.ModeSetuid | vfs.ModeSetgid
+	a, err := r.m.fsys.GetAttr(background, c, ino)
+	if err != nil {
+		return vfs.Attr{}, err
+	}
+	cur := a.Mode & vfs.ModePerm
+	if mode&vfs.ModePerm != cur&^privs || cur&privs == 0 {
+		return vfs.Attr{}, vfs.ErrNotOwner
+	}
+	if err := r.m.fsys.Access(background, c, ino, vfs.MayWrite); err != nil {
+		return vfs.Attr{}, vfs.ErrNotOwner
+	}
+	m := mode & vfs.ModePerm
+	return r.m.fsys.SetAttr(background, vfs.Root, ino, vfs.SetAttrIn{Mode: &m})
 }
 
 func (r *raw) Mknod(cancel <-chan struct{}, in *gofuse.MknodIn, name string, out *gofuse.EntryOut) gofuse.Status {
