@@ -87,6 +87,22 @@ var schema = []string{
 	`CREATE TABLE IF NOT EXISTS fs_policies (fs_id TEXT PRIMARY KEY REFERENCES file_systems(id), policy TEXT NOT NULL)`,
 	`CREATE TABLE IF NOT EXISTS tags (resource_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
 		PRIMARY KEY(resource_id, key))`,
+	`CREATE INDEX IF NOT EXISTS access_keys_principal ON access_keys(principal)`,
+	`CREATE TABLE IF NOT EXISTS iam_users (name TEXT PRIMARY KEY COLLATE NOCASE, id TEXT NOT NULL, path TEXT NOT NULL,
+		arn TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS iam_roles (name TEXT PRIMARY KEY COLLATE NOCASE, id TEXT NOT NULL, path TEXT NOT NULL,
+		arn TEXT NOT NULL UNIQUE, assume_policy TEXT NOT NULL, description TEXT NOT NULL DEFAULT '',
+		max_session INTEGER NOT NULL, created_at INTEGER NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS iam_inline_policies (owner_kind TEXT NOT NULL, owner TEXT NOT NULL COLLATE NOCASE,
+		name TEXT NOT NULL COLLATE NOCASE, document TEXT NOT NULL, PRIMARY KEY(owner_kind, owner, name))`,
+	`CREATE TABLE IF NOT EXISTS iam_policies (arn TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+		id TEXT NOT NULL, path TEXT NOT NULL, description TEXT NOT NULL DEFAULT '', default_version TEXT NOT NULL,
+		next_version INTEGER NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS iam_policy_versions (policy_arn TEXT NOT NULL REFERENCES iam_policies(arn) ON DELETE CASCADE,
+		version_id TEXT NOT NULL, document TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY(policy_arn, version_id))`,
+	`CREATE TABLE IF NOT EXISTS iam_attachments (owner_kind TEXT NOT NULL, owner TEXT NOT NULL COLLATE NOCASE,
+		policy_arn TEXT NOT NULL, PRIMARY KEY(owner_kind, owner, policy_arn))`,
+	`CREATE INDEX IF NOT EXISTS iam_attachments_policy ON iam_attachments(policy_arn)`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
