@@ -53,7 +53,9 @@ func TestReadAfterWriteAcrossMounts(t *testing.T) {
 // Namespace changes through one mount are visible in the other at once.
 func TestNamespaceChangesAcrossMounts(t *testing.T) {
 	_, a, b := twoMountsEmpty(t)
-	in := func(s *fuse.Server, names ...string) string { return filepath.Join(append([]string{s.Dir()}, names...)...) }
+	in := func(s *fuse.Server, names ...string) string {
+		return filepath.Join(append([]string{s.Dir()}, names...)...)
+	}
 	exists := func(p string) bool { _, err := os.Lstat(p); return err == nil }
 	for i := range 20 {
 		x, y := fmt.Sprint("x", i), fmt.Sprint("y", i)
