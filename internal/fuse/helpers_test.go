@@ -35,29 +35,42 @@ type world struct {
 func newWorld(t testing.TB) *world {
 	t.Helper()
 	requireFUSE(t)
-	dir := t.TempDir()
-	db, err := sqlmeta.OpenSQLite(filepath.Join(dir, "meta.db"))
+	f, closeFS, err := openFS(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
+	}
+	t.Cleanup(closeFS)
+	return &world{t: t, fs: f, locks: lock.New(lock.Config{})}
+}
+
+// openFS opens a file system stored in dir: SQLite metadata and a disk
+// blob store.
+func openFS(dir string) (*vfs.FS, func(), error) {
+	db, err := sqlmeta.OpenSQLite(filepath.Join(dir, "meta.db"))
+	if err != nil {
+		return nil, nil, err
 	}
 	store, err := db.Open(context.Background(), "fs-1")
 	if err != nil {
-		t.Fatal(err)
+		db.Close()
+		return nil, nil, err
 	}
 	blobs, err := disk.Open(filepath.Join(dir, "blobs"), disk.Options{})
 	if err != nil {
-		t.Fatal(err)
+		db.Close()
+		return nil, nil, err
 	}
 	f, err := vfs.New(context.Background(), store, blobs, vfs.Options{ID: "fs-1", RootMode: 0o777})
 	if err != nil {
-		t.Fatal(err)
+		blobs.Close()
+		db.Close()
+		return nil, nil, err
 	}
-	t.Cleanup(func() {
+	return f, func() {
 		f.Close()
 		blobs.Close()
 		db.Close()
-	})
-	return &world{t: t, fs: f, locks: lock.New(lock.Config{})}
+	}, nil
 }
 
 // mount mounts the file system on a fresh directory and unmounts it when
