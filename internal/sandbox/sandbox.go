@@ -1,0 +1,402 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Defaults applied to zero Spec fields.
+const (
+	DefaultUID          = 993 // the sandbox user, like Lambda's sbx_user1051
+	DefaultGID          = 993
+	DefaultTmpSize      = 512 << 20
+	DefaultCgroupParent = "tarn"
+	DefaultHostname     = "localhost"
+	// MiBPerCore is the memory size that buys one full CPU core, as on
+	// Lambda (1,769 MB ≈ one vCPU).
+	MiBPerCore = 1769
+)
+
+// ErrNotRoot is returned by Start when the process lacks the privileges to
+// create namespaces, mounts and cgroups.
+var ErrNotRoot = errors.New("sandbox: must run as root")
+
+// Bind is a host path bind-mounted into the sandbox.
+type Bind struct {
+	Source   string // host path (file or directory)
+	Target   string // absolute path inside the sandbox
+	ReadOnly bool
+}
+
+// Spec describes one sandbox. The zero value of every field but Argv means
+// its default.
+type Spec struct {
+	Root      string // host directory seen read-only as /; "" or "/" = the host root
+	Code      string // host directory bound read-only at /var/task; "" = empty
+	Mounts    []Bind // extra binds, e.g. the function's file system at /mnt/efs
+	TmpSize   int64  // size of the private /tmp tmpfs in bytes; 0 = 512 MiB
+	TmpSource string // host directory bound read-write at /tmp instead of a tmpfs
+
+	MemoryBytes  int64   // memory limit; 0 = unlimited
+	CPUFraction  float64 // CPU quota in cores; 0 = MemoryBytes / 1,769 MiB
+	PidsMax      int     // process limit; 0 = unlimited
+	CgroupParent string  // cgroup parent, relative to each hierarchy's root; "" = "tarn"
+
+	UID, GID        uint32 // the sandbox user; 0 = 993 (root is never used)
+	Env             []string
+	Argv            []string // Argv[0] is absolute or looked up in Env's PATH
+	Dir             string   // working directory; "" = /var/task
+	Stdout, Stderr  io.Writer
+	NetworkIsolated bool   // a network namespace with only loopback
+	Hostname        string // "" = localhost
+}
+
+// ExitInfo is how a sandbox ended.
+type ExitInfo struct {
+	ExitCode  int            // the process's exit status; -1 when killed by a signal
+	Signal    syscall.Signal // the signal that killed it, or 0
+	OOMKilled bool           // the kernel's OOM killer killed a process in the sandbox
+	Killed    bool           // Kill was called
+	MaxMemory int64          // peak memory use in bytes
+}
+
+// Stats is a sandbox's resource use.
+type Stats struct {
+	MemoryBytes    int64 // current memory use
+	MaxMemoryBytes int64 // peak memory use
+}
+
+// Sandbox is a running sandbox.
+type Sandbox struct {
+	cmd *exec.Cmd
+	cg  *cgroup
+
+	done   chan struct{} // closed once everything is gone
+	killed chan struct{} // closed by Kill
+	once   sync.Once
+
+	// Set before done is closed.
+	info ExitInfo
+	err  error
+
+	mu      sync.Mutex
+	oomSeen bool
+	final   *Stats
+}
+
+// initMsg is what the init reports on its status pipe: the handler started,
+// the handler's wait status, or a set-up error.
+type initMsg struct {
+	Started bool   `json:"started,omitempty"`
+	Status  *int   `json:"status,omitempty"`
+	Err     string `json:"err,omitempty"`
+}
+
+// initSpec is the part of Spec the init needs.
+type initSpec struct {
+	Root, Code      string
+	Mounts          []Bind
+	TmpSize         int64
+	TmpSource       string
+	UID, GID        uint32
+	Env, Argv       []string
+	Dir             string
+	NetworkIsolated bool
+	Hostname        string
+}
+
+// Start creates the sandbox and starts spec.Argv in it. ctx bounds the
+// start only: once Start returns, the sandbox lives until its process
+// exits or Kill is called. Wait must be called to release it.
+func Start(ctx context.Context, spec Spec) (*Sandbox, error) {
+	if os.Geteuid() != 0 {
+		return nil, ErrNotRoot
+	}
+	is, lim, parent, err := prepare(spec)
+	if err != nil {
+		return nil, err
+	}
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	cg, err := newCgroup(parent, "sbx-"+hex.EncodeToString(id[:]), lim)
+	if err != nil {
+		return nil, fmt.Errorf("start sandbox: %w", err)
+	}
+	s := &Sandbox{cg: cg, done: make(chan struct{}), killed: make(chan struct{})}
+	if err := s.start(ctx, is, spec); err != nil {
+		return nil, fmt.Errorf("start sandbox %q: %w", spec.Argv[0], err)
+	}
+	return s, nil
+}
+
+// prepare validates spec and fills in the defaults.
+func prepare(spec Spec) (initSpec, limits, string, error) {
+	if len(spec.Argv) == 0 {
+		return initSpec{}, limits{}, "", errors.New("start sandbox: empty Argv")
+	}
+	is := initSpec{
+		Root: spec.Root, Code: spec.Code, Mounts: spec.Mounts, TmpSize: spec.TmpSize, TmpSource: spec.TmpSource,
+		UID: spec.UID, GID: spec.GID, Env: spec.Env, Argv: spec.Argv, Dir: spec.Dir,
+		NetworkIsolated: spec.NetworkIsolated, Hostname: spec.Hostname,
+	}
+	if is.Root == "" {
+		is.Root = "/"
+	}
+	if is.TmpSize <= 0 {
+		is.TmpSize = DefaultTmpSize
+	}
+	if is.UID == 0 {
+		is.UID = DefaultUID
+	}
+	if is.GID == 0 {
+		is.GID = DefaultGID
+	}
+	if is.Dir == "" {
+		is.Dir = "/var/task"
+	}
+	if is.Hostname == "" {
+		is.Hostname = DefaultHostname
+	}
+	for _, m := range is.Mounts {
+		t := path.Clean(m.Target)
+		if !path.IsAbs(m.Target) || t == "/" || m.Source == "" {
+			return is, limits{}, "", fmt.Errorf("start sandbox: bad mount %q at %q", m.Source, m.Target)
+		}
+		for _, reserved := range []string{"/proc", "/dev", "/sys", "/var/task"} {
+			if t == reserved || isUnder(t, reserved) {
+				return is, limits{}, "", fmt.Errorf("start sandbox: mount target %q is reserved", m.Target)
+			}
+		}
+	}
+	lim := limits{memory: spec.MemoryBytes, cpu: spec.CPUFraction, pidsMax: spec.PidsMax}
+	if lim.cpu == 0 && lim.memory > 0 {
+		lim.cpu = float64(lim.memory) / (MiBPerCore << 20)
+	}
+	parent := spec.CgroupParent
+	if parent == "" {
+		parent = DefaultCgroupParent
+	}
+	return is, lim, parent, nil
+}
+
+func (s *Sandbox) start(ctx context.Context, is initSpec, spec Spec) (err error) {
+	defer func() {
+		if err != nil {
+			s.cg.remove()
+		}
+	}()
+	specR, specW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer specR.Close()
+	defer specW.Close()
+	statR, statW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer statW.Close()
+
+	cmd := exec.Command("/proc/self/exe", InitCommand)
+	cmd.Args[0] = "tarn-sandbox-init"
+	// The init is a small Go program: one P and an eager GC keep it small.
+	cmd.Env = []string{"GOMAXPROCS=1", "GOGC=20", "GOTRACEBACK=none"}
+	cmd.ExtraFiles = []*os.File{specR, statW} // fds 3 and 4
+	cmd.Stdout, cmd.Stderr = spec.Stdout, spec.Stderr
+	cmd.WaitDelay = 10 * time.Second
+	flags := syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS
+	if is.NetworkIsolated {
+		flags |= syscall.CLONE_NEWNET
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: uintptr(flags), Pdeathsig: syscall.SIGKILL}
+	if s.cg.v2 {
+		f, err := os.Open(s.cg.dirs[""])
+		if err != nil {
+			statR.Close()
+			return err
+		}
+		defer f.Close()
+		cmd.SysProcAttr.UseCgroupFD = true
+		cmd.SysProcAttr.CgroupFD = int(f.Fd())
+	}
+	if err := cmd.Start(); err != nil {
+		statR.Close()
+		return err
+	}
+	s.cmd = cmd
+	specR.Close()
+	statW.Close()
+
+	msgs := make(chan initMsg, 2)
+	go s.supervise(statR, msgs)
+
+	if !s.cg.v2 {
+		if err := s.cg.addProc(cmd.Process.Pid); err != nil {
+			s.Kill()
+			return err
+		}
+	}
+	if err := json.NewEncoder(specW).Encode(is); err != nil {
+		s.Kill()
+		return fmt.Errorf("send spec: %w", err)
+	}
+	specW.Close()
+
+	select {
+	case m, ok := <-msgs:
+		if ok && m.Started {
+			return nil
+		}
+		<-s.done
+		if m.Err != "" {
+			return errors.New(m.Err)
+		}
+		return fmt.Errorf("init exited during set-up: %v", s.err)
+	case <-ctx.Done():
+		s.Kill()
+		return ctx.Err()
+	}
+}
+
+// supervise follows the init until it is gone, then cleans up.
+func (s *Sandbox) supervise(statR *os.File, msgs chan<- initMsg) {
+	var status *int
+	dec := json.NewDecoder(statR)
+	for {
+		var m initMsg
+		if dec.Decode(&m) != nil {
+			break
+		}
+		if m.Status != nil {
+			status = m.Status
+		}
+		if m.Started || m.Err != "" {
+			msgs <- m
+		}
+	}
+	statR.Close()
+	close(msgs)
+	werr := s.cmd.Wait()
+
+	// The init is gone, so the kernel has killed its PID namespace; sweep
+	// the cgroup anyway in case a process got out of it.
+	s.cg.kill()
+	cur, peak := s.cg.memory()
+	oom := s.cg.oomKills() > 0
+	s.mu.Lock()
+	s.final = &Stats{MemoryBytes: cur, MaxMemoryBytes: peak}
+	s.oomSeen = oom
+	s.mu.Unlock()
+	rerr := s.cg.remove()
+
+	info := ExitInfo{ExitCode: -1, OOMKilled: oom, MaxMemory: peak}
+	switch {
+	case status != nil:
+		ws := syscall.WaitStatus(*status)
+		if ws.Signaled() {
+			info.Signal = ws.Signal()
+		} else {
+			info.ExitCode = ws.ExitStatus()
+		}
+	case s.cmd.ProcessState != nil:
+		// The init died before reporting: killed with everything in it.
+		if ws, ok := s.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			info.Signal = ws.Signal()
+		} else {
+			info.ExitCode = s.cmd.ProcessState.ExitCode()
+		}
+	}
+	select {
+	case <-s.killed:
+		info.Killed = true
+	default:
+	}
+	var exitErr *exec.ExitError
+	if werr != nil && !errors.As(werr, &exitErr) {
+		rerr = errors.Join(rerr, fmt.Errorf("wait for sandbox init: %w", werr))
+	}
+	s.info, s.err = info, rerr
+	close(s.done)
+}
+
+// Wait waits for the sandbox's process to exit (or the sandbox to be
+// killed) and everything in it to be gone. It returns an error only when
+// the sandbox could not be cleaned up; the process's own failure is in
+// ExitInfo.
+func (s *Sandbox) Wait() (ExitInfo, error) {
+	<-s.done
+	return s.info, s.err
+}
+
+// Done is closed when the sandbox is gone.
+func (s *Sandbox) Done() <-chan struct{} { return s.done }
+
+// Kill kills every process in the sandbox and waits until they, the mounts
+// and the cgroup are gone.
+func (s *Sandbox) Kill() error {
+	s.once.Do(func() { close(s.killed) })
+	select {
+	case <-s.done:
+		return s.err
+	default:
+	}
+	// Killing the init, PID 1 of the sandbox's PID namespace, makes the
+	// kernel kill every other process in it; the cgroup sweep covers the
+	// gap before the init's death is noticed.
+	_ = s.cmd.Process.Signal(syscall.SIGKILL)
+	s.cg.kill()
+	<-s.done
+	return s.err
+}
+
+// Signal sends sig to the sandbox's init, which forwards SIGTERM, SIGINT,
+// SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to the process.
+func (s *Sandbox) Signal(sig syscall.Signal) error {
+	if err := s.cmd.Process.Signal(sig); err != nil {
+		return fmt.Errorf("signal sandbox: %w", err)
+	}
+	return nil
+}
+
+// Pid is the host process id of the sandbox's init.
+func (s *Sandbox) Pid() int { return s.cmd.Process.Pid }
+
+// Stats returns the sandbox's current and peak memory use; after the
+// sandbox is gone, the figures at its end.
+func (s *Sandbox) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.final != nil {
+		return *s.final
+	}
+	cur, peak := s.cg.memory()
+	return Stats{MemoryBytes: cur, MaxMemoryBytes: peak}
+}
+
+// OOMKilled reports whether the kernel's OOM killer killed a process in
+// the sandbox.
+func (s *Sandbox) OOMKilled() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.final != nil {
+		return s.oomSeen
+	}
+	return s.cg.oomKills() > 0
+}
+
+func isUnder(p, dir string) bool {
+	return len(p) > len(dir) && p[:len(dir)] == dir && p[len(dir)] == '/'
+}
