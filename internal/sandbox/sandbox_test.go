@@ -70,11 +70,11 @@ func TestHandlerSeesLambdaLikeEnvironment(t *testing.T) {
 		"root_write": "EROFS", "usr_write": "EROFS", "etc_read": true,
 		"task_write": "EROFS", "code": "def handler(e, c): return e\n",
 		"tmp_write": "ok",
-		"ro_read": "read-only data", "ro_write": "EROFS",
-		"rw_write": "ok",
-		"dev_null": "ok",
+		"ro_read":   "read-only data", "ro_write": "EROFS",
+		"rw_write":        "ok",
+		"dev_null":        "ok",
 		"host_mnt_hidden": []any{"ro", "rw"},
-		"CapInh": "0000000000000000", "CapPrm": "0000000000000000", "CapEff": "0000000000000000",
+		"CapInh":          "0000000000000000", "CapPrm": "0000000000000000", "CapEff": "0000000000000000",
 		"CapBnd": "0000000000000000", "CapAmb": "0000000000000000", "NoNewPrivs": "1",
 	}
 	for k, w := range want {
