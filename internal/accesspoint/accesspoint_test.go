@@ -437,3 +437,34 @@ func TestConcurrentClientsOfOneView(t *testing.T) {
 		t.Errorf("view knows %d inodes, want %d", n, 8*11)
 	}
 }
+
+func TestReadDirRefusesHandlesOpenedElsewhere(t *testing.T) {
+	w := newWorld(t)
+	h := must(w.core.OpenDir(ctx, root, w.public))
+	defer w.core.ReleaseDir(ctx, h)
+	err := w.ap1.ReadDir(ctx, h, 0, func(vfs.DirEntry) bool { return true })
+	wantErr(t, "ReadDir of a core handle through the view", err, vfs.ErrBadHandle)
+	// A handle of the view stops working for it once released.
+	vh := must(w.ap1.OpenDir(ctx, root, vfs.RootIno))
+	ok(t, w.ap1.ReleaseDir(ctx, vh))
+	err = w.ap1.ReadDir(ctx, vh, 0, func(vfs.DirEntry) bool { return true })
+	wantErr(t, "ReadDir after ReleaseDir", err, vfs.ErrBadHandle)
+}
+
+func TestSymlinkTargetsAreReturnedVerbatim(t *testing.T) {
+	w := newWorld(t)
+	for _, target := range []string{"/secret", "../../secret", "../other/theirs"} {
+		l := must(w.ap1.Symlink(ctx, root, vfs.RootIno, "l", target))
+		if got := must(w.ap1.Readlink(ctx, root, l.Ino)); got != target {
+			t.Errorf("Readlink = %q, want %q", got, target)
+		}
+		ok(t, w.ap1.Unlink(ctx, root, vfs.RootIno, "l"))
+	}
+	// Resolving "../../secret" as a kernel would: every ".." stays at the root.
+	dir := vfs.Ino(vfs.RootIno)
+	for _, part := range []string{"..", ".."} {
+		dir = must(w.ap1.Lookup(ctx, root, dir, part)).Ino
+	}
+	_, err := w.ap1.Lookup(ctx, root, dir, "secret")
+	wantErr(t, "Lookup(../../secret)", err, fs.ErrNotExist)
+}
