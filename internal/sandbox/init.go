@@ -276,6 +276,9 @@ const skeleton = "/tmp"
 // entry of Root, except where a target goes: each ancestor of a target
 // becomes a real directory in the tmpfs (its other entries bound one by
 // one), so mount points never have to be created in a host file system.
+// The binds of Root's entries (and of /sys) are not recursive: whatever
+// the host has mounted beneath them, such as other functions' file
+// systems under a data directory or the cgroup hierarchies, stays out.
 func buildRoot(is *initSpec) error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make / private: %w", err)
@@ -409,14 +412,14 @@ func bindEntries(src, rel string, isTarget, expanded map[string]bool) error {
 			if err := os.Mkdir(dst, 0o755); err != nil {
 				return err
 			}
-			if err := bind(s, dst, true); err != nil {
+			if err := bind(s, dst, true, false); err != nil {
 				return err
 			}
 		case e.Type().IsRegular():
 			if err := touch(dst); err != nil {
 				return err
 			}
-			if err := bind(s, dst, true); err != nil {
+			if err := bind(s, dst, true, false); err != nil {
 				return err
 			}
 		}
@@ -453,10 +456,10 @@ func mountTarget(is *initSpec, t target) error {
 	case kindDev:
 		err = mountDev(dst)
 	case kindSys:
-		err = bind("/sys", dst, true)
+		err = bind("/sys", dst, true, false)
 	case kindTmp:
 		if t.fd >= 0 {
-			err = bind(fdPath(t.fd, ""), dst, false)
+			err = bind(fdPath(t.fd, ""), dst, false, true)
 		} else {
 			err = unix.Mount("tmpfs", dst, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV,
 				"mode=1777,size="+strconv.FormatInt(is.TmpSize, 10))
@@ -464,7 +467,7 @@ func mountTarget(is *initSpec, t target) error {
 	case kindEmpty:
 	default:
 		if t.fd >= 0 {
-			err = bind(fdPath(t.fd, ""), dst, t.ro)
+			err = bind(fdPath(t.fd, ""), dst, t.ro, true)
 		}
 	}
 	if err != nil {
@@ -473,18 +476,21 @@ func mountTarget(is *initSpec, t target) error {
 	return nil
 }
 
-// mountDev makes a minimal /dev: the host's null, zero, full, random,
-// urandom and tty, and the usual links.
+// mountDev makes a minimal /dev: null, zero, full, random, urandom and tty,
+// and the usual links.
 func mountDev(dst string) error {
 	if err := unix.Mount("tarn-dev", dst, "tmpfs", unix.MS_NOSUID|unix.MS_NOEXEC, "mode=755,size=64k"); err != nil {
 		return err
 	}
-	for _, n := range []string{"null", "zero", "full", "random", "urandom", "tty"} {
-		if err := touch(dst + "/" + n); err != nil {
-			return err
+	for _, d := range []struct {
+		name         string
+		major, minor uint32
+	}{{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}} {
+		if err := unix.Mknod(dst+"/"+d.name, unix.S_IFCHR|0o666, int(unix.Mkdev(d.major, d.minor))); err != nil {
+			return fmt.Errorf("mknod /dev/%s: %w", d.name, err)
 		}
-		if err := unix.Mount("/dev/"+n, dst+"/"+n, "", unix.MS_BIND, ""); err != nil {
-			return fmt.Errorf("bind /dev/%s: %w", n, err)
+		if err := unix.Chmod(dst+"/"+d.name, 0o666); err != nil { // past the umask
+			return fmt.Errorf("chmod /dev/%s: %w", d.name, err)
 		}
 	}
 	for n, l := range map[string]string{"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0",
@@ -496,17 +502,22 @@ func mountDev(dst string) error {
 	return unix.MountSetattr(unix.AT_FDCWD, dst, 0, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY})
 }
 
-// bind bind-mounts src (with everything mounted beneath it) at dst, nosuid,
-// and read-only when ro.
-func bind(src, dst string, ro bool) error {
-	if err := unix.Mount(src, dst, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+// bind bind-mounts src at dst, nosuid, and read-only when ro. With rec,
+// the mounts beneath src come along; without, they are left out.
+func bind(src, dst string, ro, rec bool) error {
+	flags, at := uintptr(unix.MS_BIND), uint(0)
+	if rec {
+		flags |= unix.MS_REC
+		at = unix.AT_RECURSIVE
+	}
+	if err := unix.Mount(src, dst, "", flags, ""); err != nil {
 		return fmt.Errorf("bind %q: %w", dst, err)
 	}
 	attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_NOSUID}
 	if ro {
 		attr.Attr_set |= unix.MOUNT_ATTR_RDONLY
 	}
-	if err := unix.MountSetattr(unix.AT_FDCWD, dst, unix.AT_RECURSIVE, attr); err != nil {
+	if err := unix.MountSetattr(unix.AT_FDCWD, dst, at, attr); err != nil {
 		return fmt.Errorf("bind %q: %w", dst, err)
 	}
 	return nil

@@ -39,6 +39,7 @@ r = {
     'rw_write': tryw('/mnt/rw/new'),
     'dev_null': tryw('/dev/null'),
     'host_mnt_hidden': os.listdir('/mnt'),
+    'sys_submounts_hidden': os.listdir('/sys/fs/cgroup'),
 }
 for k in ('CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb', 'NoNewPrivs'):
     r[k] = st[k].strip()
@@ -73,7 +74,7 @@ func TestHandlerSeesLambdaLikeEnvironment(t *testing.T) {
 		"ro_read":   "read-only data", "ro_write": "EROFS",
 		"rw_write":        "ok",
 		"dev_null":        "ok",
-		"host_mnt_hidden": []any{"ro", "rw"},
+		"host_mnt_hidden": []any{"ro", "rw"}, "sys_submounts_hidden": []any{},
 		"CapInh":          "0000000000000000", "CapPrm": "0000000000000000", "CapEff": "0000000000000000",
 		"CapBnd": "0000000000000000", "CapAmb": "0000000000000000", "NoNewPrivs": "1",
 	}
@@ -89,6 +90,47 @@ func TestHandlerSeesLambdaLikeEnvironment(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(rw, "new")); err != nil || string(b) != "x" {
 		t.Errorf("write through the read-write bind: host sees %q, %v", b, err)
 	}
+}
+
+func TestRootIsBoundWithoutTheMountsBeneathIt(t *testing.T) {
+	requireRoot(t)
+	root := t.TempDir()
+	for _, d := range []string{"usr", "data/sub"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, l := range []string{"bin", "lib", "lib64"} {
+		if err := os.Symlink("usr/"+l, filepath.Join(root, l)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	hostMount(t, "/usr", filepath.Join(root, "usr"), "", syscall.MS_BIND)
+	sub := filepath.Join(root, "data/sub")
+	hostMount(t, "tarn-test", sub, "tmpfs", 0)
+	if err := os.WriteFile(filepath.Join(sub, "secret"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	spec := pySpec("import os; print(sorted(os.listdir('/')), os.listdir('/data/sub'))")
+	spec.Root = root
+	r := run(t, spec)
+	want := "['bin', 'data', 'dev', 'lib', 'lib64', 'mnt', 'proc', 'sys', 'tmp', 'usr', 'var'] []"
+	if got := strings.TrimSpace(r.stdout); got != want {
+		t.Errorf("sandbox on a custom root sees %q (stderr %s), want %q", got, r.stderr, want)
+	}
+}
+
+// hostMount mounts on the host for the length of the test.
+func hostMount(t *testing.T, src, dst, fstype string, flags uintptr) {
+	t.Helper()
+	if err := syscall.Mount(src, dst, fstype, flags, ""); err != nil {
+		t.Fatalf("mount %s: %v", dst, err)
+	}
+	t.Cleanup(func() { syscall.Unmount(dst, syscall.MNT_DETACH) })
 }
 
 func TestTmpIsPrivateAndLimitedToTmpSize(t *testing.T) {
