@@ -75,7 +75,7 @@ func TestHandlerSeesLambdaLikeEnvironment(t *testing.T) {
 		"rw_write":        "ok",
 		"dev_null":        "ok",
 		"host_mnt_hidden": []any{"ro", "rw"}, "sys_submounts_hidden": []any{},
-		"CapInh":          "0000000000000000", "CapPrm": "0000000000000000", "CapEff": "0000000000000000",
+		"CapInh": "0000000000000000", "CapPrm": "0000000000000000", "CapEff": "0000000000000000",
 		"CapBnd": "0000000000000000", "CapAmb": "0000000000000000", "NoNewPrivs": "1",
 	}
 	for k, w := range want {
