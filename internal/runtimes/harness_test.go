@@ -36,7 +36,7 @@ func (b *syncBuffer) String() string {
 // function is one running execution environment: a Runtime API served on
 // loopback and the runtime as a plain child process.
 type function struct {
-	t      *testing.T
+	t      testing.TB
 	env    *runtimeapi.Environment
 	out    *syncBuffer
 	exited chan struct{}
@@ -44,7 +44,7 @@ type function struct {
 }
 
 // writeFiles creates files (path → content) under a new code directory.
-func writeFiles(t *testing.T, files map[string]string) string {
+func writeFiles(t testing.TB, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for name, content := range files {
@@ -60,7 +60,7 @@ func writeFiles(t *testing.T, files map[string]string) string {
 }
 
 // start launches runtime id for the code in dir with fn's environment.
-func start(t *testing.T, id, handler, dir string, userEnv map[string]string) *function {
+func start(t testing.TB, id, handler, dir string, userEnv map[string]string) *function {
 	t.Helper()
 	if id[:6] == "python" {
 		if _, err := os.Stat(PythonInterpreter); err != nil {

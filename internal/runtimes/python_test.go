@@ -280,3 +280,31 @@ func TestPythonOptLayerOnPath(t *testing.T) {
 		t.Errorf("sys.path starts %v, want [task root, /opt/python/lib/pythonX.Y/site-packages, /opt/python]", path)
 	}
 }
+
+func TestPythonTimeoutAndExit(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"app.py": `
+import os, time
+def handler(event, context):
+    if event.get("exit"):
+        os._exit(3)
+    time.sleep(60)
+`})
+	t.Run("timeout", func(t *testing.T) {
+		f := start(t, "python3.12", "app.handler", dir, nil)
+		res, err := f.env.Invoke(context.Background(), runtimeapi.Invocation{
+			RequestID: "req-slow", Payload: []byte(`{}`), Deadline: timeNowPlus(1), Timeout: 1e9,
+		})
+		if !errors.Is(err, runtimeapi.ErrTimedOut) || res.Error == nil ||
+			string(res.Payload) != `{"errorMessage":"RequestId: req-slow Error: Task timed out after 1.00 seconds","errorType":"Sandbox.Timedout"}` {
+			t.Fatalf("Invoke = %s, %v; want Sandbox.Timedout", res.Payload, err)
+		}
+	})
+	t.Run("exit", func(t *testing.T) {
+		f := start(t, "python3.12", "app.handler", dir, nil)
+		res, err := f.env.Invoke(context.Background(), runtimeapi.Invocation{RequestID: "req-exit", Payload: []byte(`{"exit": true}`)})
+		if !errors.Is(err, runtimeapi.ErrRuntimeExited) || res.Error == nil ||
+			res.Error.Message != "RequestId: req-exit Error: Runtime exited with error: exit status 3" {
+			t.Fatalf("Invoke = %s, %v; want Runtime.ExitError with exit status 3", res.Payload, err)
+		}
+	})
+}
