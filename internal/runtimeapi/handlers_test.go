@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -326,5 +327,25 @@ func TestInitError(t *testing.T) {
 	}
 	if r := w.rt.next(); r.status != http.StatusForbidden {
 		t.Errorf("next after init error = %d, want 403", r.status)
+	}
+}
+
+func TestEventSurvivesAbandonedPoll(t *testing.T) {
+	w := newWorld(t, Config{})
+	ch := w.invokeAsync(context.Background(), Invocation{RequestID: "id-1", Payload: []byte(`"e"`)})
+	// A poller whose connection is already gone must not swallow the event.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 20 {
+		req := httptest.NewRequest(http.MethodGet, pathNext, nil).WithContext(ctx)
+		w.env.Handler().ServeHTTP(httptest.NewRecorder(), req)
+	}
+	r := w.rt.next()
+	if r.status != http.StatusOK || r.header.Get("Lambda-Runtime-Aws-Request-Id") != "id-1" {
+		t.Fatalf("next = %d %v, want the queued event", r.status, r.header)
+	}
+	w.rt.respond("id-1", []byte("ok"))
+	if o := w.wait(ch); string(o.res.Payload) != "ok" {
+		t.Errorf("Invoke = %q, %v", o.res.Payload, o.err)
 	}
 }

@@ -38,6 +38,12 @@ func (e *Environment) handleNext(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		}
+		if r.Context().Err() != nil {
+			// The poller went away as the event arrived: keep the event for
+			// the runtime's next /next (the queue holds one, just emptied).
+			e.next <- c
+			return
+		}
 		if e.deliver(c) {
 			writeEvent(w, &c.inv)
 			return

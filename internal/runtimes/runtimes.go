@@ -1,13 +1,3 @@
-// Package runtimes maps Lambda runtime ids to the process that runs a
-// function's code, and builds the environment Lambda gives that process.
-//
-// Python runtimes (python3.8 … python3.13) all run the host's Debian
-// interpreter, /usr/bin/python3, whatever its version: the id selects the
-// Lambda behaviour (AWS_EXECUTION_ENV), not the interpreter. The runtime
-// interface is bootstrap.py, a standard-library-only Python program embedded
-// in the binary and passed to the interpreter with -c, so nothing has to be
-// installed inside the sandbox. provided.al2 and provided.al2023 run the
-// package's own executable named bootstrap, as Lambda does.
 package runtimes
 
 import (
