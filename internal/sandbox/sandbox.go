@@ -125,6 +125,9 @@ func Start(ctx context.Context, spec Spec) (*Sandbox, error) {
 	if os.Geteuid() != 0 {
 		return nil, ErrNotRoot
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("start sandbox: %w", err)
+	}
 	is, lim, parent, err := prepare(spec)
 	if err != nil {
 		return nil, err
@@ -264,7 +267,10 @@ func (s *Sandbox) start(ctx context.Context, is initSpec, spec Spec) (err error)
 		if m.Err != "" {
 			return errors.New(m.Err)
 		}
-		return fmt.Errorf("init exited during set-up: %v", s.err)
+		if s.err != nil {
+			return s.err
+		}
+		return fmt.Errorf("init exited during set-up: %+v", s.info)
 	case <-ctx.Done():
 		s.Kill()
 		return ctx.Err()
