@@ -43,10 +43,10 @@
 // The handler runs as Spec.UID/GID (default 993, like Lambda's
 // sbx_user1051) with no supplementary groups, empty capability sets
 // (bounding and ambient included) and no_new_privs, so no set-user-ID
-// program or file capability can give any back. The init drops to the same
-// user once set-up is done. A user namespace mapping the sandbox user onto
-// host root would not be a privilege drop, so none is used: Start needs
-// root (ErrNotRoot otherwise).
+// program or file capability can give any back. The init becomes the same
+// user as soon as the handler has started. A user namespace mapping the
+// sandbox user onto host root would not be a privilege drop, so none is
+// used: Start needs root (ErrNotRoot otherwise).
 //
 // # Cgroups
 //

@@ -93,10 +93,11 @@ func runInit() int {
 	// A session of its own, so the handler has no controlling terminal.
 	_, _ = syscall.Setsid()
 
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
-
-	if err := dropPrivileges(is.UID, is.GID, lastCap); err != nil {
+	// The handler is forked from this thread, which gives up every
+	// capability for good first; it takes the sandbox user's ids between
+	// fork and exec. The init itself becomes that user once the handler
+	// is on its way, off the start-up path.
+	if err := dropCapabilities(lastCap); err != nil {
 		return fail(err)
 	}
 	argv0, err := lookPath(is.Argv[0], is.Env)
@@ -107,6 +108,7 @@ func runInit() int {
 		Dir:   is.Dir,
 		Env:   is.Env,
 		Files: []uintptr{0, 1, 2},
+		Sys:   &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: is.UID, Gid: is.GID, Groups: []uint32{}}},
 	})
 	if err != nil {
 		return fail(fmt.Errorf("exec %q: %w", is.Argv[0], err))
@@ -116,13 +118,20 @@ func runInit() int {
 	if report(initMsg{Started: true}) != nil {
 		return 137
 	}
-	go func() {
+	// The rest waits for no one: the main thread goes on to reap.
+	go func(uid, gid uint32) {
+		sigs := make(chan os.Signal, 16)
+		signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
+		if err := becomeUser(uid, gid); err != nil {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			return
+		}
+		debug.FreeOSMemory()
 		for s := range sigs {
 			_ = syscall.Kill(pid, s.(syscall.Signal))
 		}
-	}()
+	}(is.UID, is.GID)
 	is = initSpec{}
-	debug.FreeOSMemory()
 
 	ws := reap(pid)
 	st := int(ws)
@@ -162,10 +171,10 @@ func capLastCap() (int, error) {
 	return n, nil
 }
 
-// dropPrivileges turns the calling thread (and, for the ids, the whole
-// process) into the unprivileged sandbox user with no capabilities that can
-// ever come back: bounding and ambient sets cleared, no_new_privs set.
-func dropPrivileges(uid, gid uint32, lastCap int) error {
+// dropCapabilities empties the calling thread's bounding, ambient and
+// inheritable capability sets and sets no_new_privs, so nothing it starts
+// can gain a capability, even as root.
+func dropCapabilities(lastCap int) error {
 	for c := 0; c <= lastCap; c++ {
 		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
 			return fmt.Errorf("drop capability %d: %w", c, err)
@@ -174,9 +183,24 @@ func dropPrivileges(uid, gid uint32, lastCap int) error {
 	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
 		return fmt.Errorf("clear ambient capabilities: %w", err)
 	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("capget: %w", err)
+	}
+	data[0].Inheritable, data[1].Inheritable = 0, 0
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("capset: %w", err)
+	}
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("set no_new_privs: %w", err)
 	}
+	return nil
+}
+
+// becomeUser makes the whole init the sandbox user; leaving uid 0 empties
+// its permitted and effective capability sets.
+func becomeUser(uid, gid uint32) error {
 	if err := syscall.Setgroups([]int{}); err != nil {
 		return fmt.Errorf("setgroups: %w", err)
 	}
@@ -185,13 +209,6 @@ func dropPrivileges(uid, gid uint32, lastCap int) error {
 	}
 	if err := syscall.Setresuid(int(uid), int(uid), int(uid)); err != nil {
 		return fmt.Errorf("setresuid %d: %w", uid, err)
-	}
-	// Leaving uid 0 cleared the permitted and effective sets; clear the
-	// inheritable one too.
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData
-	if err := unix.Capset(&hdr, &data[0]); err != nil {
-		return fmt.Errorf("capset: %w", err)
 	}
 	// Changing credentials cleared the parent-death signal.
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0, 0, 0); err != nil {
