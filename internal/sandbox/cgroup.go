@@ -265,6 +265,14 @@ func (cg *cgroup) memory() (cur, peak int64) {
 	return cur, max(cur, peak)
 }
 
+// resetPeak restarts the peak memory count (v1 only: on v2 a reset of
+// memory.peak holds only for the file descriptor that wrote it).
+func (cg *cgroup) resetPeak() {
+	if !cg.v2 {
+		_ = writeFile(filepath.Join(cg.dirs["memory"], "memory.max_usage_in_bytes"), "0")
+	}
+}
+
 // oomKills returns how many processes the OOM killer killed in the cgroup.
 func (cg *cgroup) oomKills() int64 {
 	d := cg.dir("memory")

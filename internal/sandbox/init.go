@@ -24,7 +24,7 @@ import (
 // itself as a sandbox's init.
 const InitCommand = "__tarn-sandbox-init"
 
-// The init's spec arrives on fd 3; it reports on fd 4.
+// The init's spec arrives on fd 3, a datagram socket; it reports on fd 4.
 const (
 	specFD   = 3
 	statusFD = 4
@@ -68,12 +68,10 @@ func runInit() int {
 		return 127
 	}
 
-	var is initSpec
-	specFile := os.NewFile(specFD, "spec")
-	if err := json.NewDecoder(specFile).Decode(&is); err != nil {
-		return fail(fmt.Errorf("read spec: %w", err))
+	is, err := receiveSpec()
+	if err != nil {
+		return fail(err)
 	}
-	specFile.Close()
 
 	lastCap, err := capLastCap()
 	if err != nil {
@@ -140,6 +138,46 @@ func runInit() int {
 		return 128 + int(ws.Signal())
 	}
 	return ws.ExitStatus()
+}
+
+// receiveSpec waits for the spec, and the handler's stdout and stderr with
+// it, on the spec socket.
+func receiveSpec() (initSpec, error) {
+	var is initSpec
+	buf := make([]byte, 256<<10)
+	oob := make([]byte, unix.CmsgSpace(2*4))
+	n, oobn, flags, _, err := unix.Recvmsg(specFD, buf, oob, unix.MSG_CMSG_CLOEXEC)
+	for err == unix.EINTR {
+		n, oobn, flags, _, err = unix.Recvmsg(specFD, buf, oob, unix.MSG_CMSG_CLOEXEC)
+	}
+	if err != nil {
+		return is, fmt.Errorf("receive spec: %w", err)
+	}
+	unix.Close(specFD)
+	if n == 0 {
+		return is, errors.New("receive spec: no spec")
+	}
+	if flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 {
+		return is, errors.New("receive spec: too large")
+	}
+	cmsgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(cmsgs) != 1 {
+		return is, fmt.Errorf("receive spec: no output files: %v", err)
+	}
+	fds, err := unix.ParseUnixRights(&cmsgs[0])
+	if err != nil || len(fds) != 2 {
+		return is, fmt.Errorf("receive spec: want 2 output files, got %d: %v", len(fds), err)
+	}
+	for i, fd := range fds {
+		if err := unix.Dup3(fd, 1+i, 0); err != nil {
+			return is, fmt.Errorf("receive spec: %w", err)
+		}
+		unix.Close(fd)
+	}
+	if err := json.Unmarshal(buf[:n], &is); err != nil {
+		return is, fmt.Errorf("receive spec: %w", err)
+	}
+	return is, nil
 }
 
 // reap reaps every child (orphans are re-parented to PID 1) until pid exits.

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Defaults applied to zero Spec fields.
@@ -81,8 +83,12 @@ type Stats struct {
 
 // Sandbox is a running sandbox.
 type Sandbox struct {
-	cmd *exec.Cmd
-	cg  *cgroup
+	cmd  *exec.Cmd
+	cg   *cgroup
+	sock *os.File       // the init's spec socket, until the spec is sent
+	msgs chan initMsg   // the init's start-up report
+	out  sync.WaitGroup // copies of the handler's output to Spec.Stdout and Stderr
+	pipe []*os.File     // read ends of the output pipes
 
 	done   chan struct{} // closed once everything is gone
 	killed chan struct{} // closed by Kill
@@ -132,14 +138,11 @@ func Start(ctx context.Context, spec Spec) (*Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	var id [8]byte
-	_, _ = rand.Read(id[:])
-	cg, err := newCgroup(parent, "sbx-"+hex.EncodeToString(id[:]), lim)
+	s, err := spawn(parent, is.NetworkIsolated)
 	if err != nil {
-		return nil, fmt.Errorf("start sandbox: %w", err)
+		return nil, fmt.Errorf("start sandbox %q: %w", spec.Argv[0], err)
 	}
-	s := &Sandbox{cg: cg, done: make(chan struct{}), killed: make(chan struct{})}
-	if err := s.start(ctx, is, spec); err != nil {
+	if err := s.launch(ctx, is, lim, spec); err != nil {
 		return nil, fmt.Errorf("start sandbox %q: %w", spec.Argv[0], err)
 	}
 	return s, nil
@@ -195,71 +198,110 @@ func prepare(spec Spec) (initSpec, limits, string, error) {
 	return is, lim, parent, nil
 }
 
-func (s *Sandbox) start(ctx context.Context, is initSpec, spec Spec) (err error) {
+// spawn starts an init in fresh namespaces and its own cgroup (without
+// limits yet), waiting for its spec.
+func spawn(parent string, netIsolated bool) (s *Sandbox, err error) {
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	cg, err := newCgroup(parent, "sbx-"+hex.EncodeToString(id[:]), limits{})
+	if err != nil {
+		return nil, err
+	}
+	s = &Sandbox{cg: cg, done: make(chan struct{}), killed: make(chan struct{}), msgs: make(chan initMsg, 2)}
+	var closeOnErr []*os.File
 	defer func() {
 		if err != nil {
-			s.cg.remove()
+			for _, f := range closeOnErr {
+				f.Close()
+			}
+			cg.remove()
 		}
 	}()
-	specR, specW, err := os.Pipe()
+	// A datagram socket carries the spec and, with it, the handler's stdout
+	// and stderr, which an init started ahead of time cannot inherit.
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("socketpair: %w", err)
 	}
-	defer specR.Close()
-	defer specW.Close()
+	s.sock = os.NewFile(uintptr(fds[0]), "spec")
+	initSock := os.NewFile(uintptr(fds[1]), "spec")
+	defer initSock.Close()
 	statR, statW, err := os.Pipe()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer statW.Close()
+	closeOnErr = append(closeOnErr, s.sock, statR)
 
 	cmd := exec.Command("/proc/self/exe", InitCommand)
 	cmd.Args[0] = "tarn-sandbox-init"
 	// The init is a small Go program: one P and an eager GC keep it small.
-	cmd.Env = []string{"GOMAXPROCS=1", "GOGC=20", "GOTRACEBACK=none"}
-	cmd.ExtraFiles = []*os.File{specR, statW} // fds 3 and 4
-	cmd.Stdout, cmd.Stderr = spec.Stdout, spec.Stderr
-	cmd.WaitDelay = 10 * time.Second
+	cmd.Env = []string{"GOMAXPROCS=1", "GOGC=20", "GOTRACEBACK=none", "GORACE=atexit_sleep_ms=0"}
+	cmd.ExtraFiles = []*os.File{initSock, statW} // fds 3 and 4
 	flags := syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS
-	if is.NetworkIsolated {
+	if netIsolated {
 		flags |= syscall.CLONE_NEWNET
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: uintptr(flags), Pdeathsig: syscall.SIGKILL}
-	if s.cg.v2 {
-		f, err := os.Open(s.cg.dirs[""])
+	if cg.v2 {
+		f, err := os.Open(cg.dirs[""])
 		if err != nil {
-			statR.Close()
-			return err
+			return nil, err
 		}
 		defer f.Close()
 		cmd.SysProcAttr.UseCgroupFD = true
 		cmd.SysProcAttr.CgroupFD = int(f.Fd())
 	}
 	if err := cmd.Start(); err != nil {
-		statR.Close()
-		return err
+		return nil, err
 	}
 	s.cmd = cmd
-	specR.Close()
-	statW.Close()
-
-	msgs := make(chan initMsg, 2)
-	go s.supervise(statR, msgs)
-
-	if !s.cg.v2 {
-		if err := s.cg.addProc(cmd.Process.Pid); err != nil {
+	go s.supervise(statR)
+	if !cg.v2 {
+		// On v1 the init has to be moved in: a migration, which can wait
+		// for an RCU grace period, hence inits started ahead (Starter).
+		if err := cg.addProc(cmd.Process.Pid); err != nil {
 			s.Kill()
-			return err
+			return nil, err
 		}
 	}
-	if err := json.NewEncoder(specW).Encode(is); err != nil {
-		s.Kill()
-		return fmt.Errorf("send spec: %w", err)
-	}
-	specW.Close()
+	return s, nil
+}
 
+// launch sets the cgroup's limits and sends the init its spec, and waits
+// for the handler to start.
+func (s *Sandbox) launch(ctx context.Context, is initSpec, lim limits, spec Spec) error {
+	fail := func(err error) error {
+		s.Kill()
+		return err
+	}
+	if err := s.cg.setLimits(lim); err != nil {
+		return fail(err)
+	}
+	s.cg.resetPeak()
+	s.mu.Lock()
+	if s.final != nil {
+		s.mu.Unlock()
+		return fail(errors.New("sandbox init exited before its start"))
+	}
+	outs, err := s.outputs(spec.Stdout, spec.Stderr)
+	s.mu.Unlock()
+	if err != nil {
+		return fail(err)
+	}
+	b, err := json.Marshal(is)
+	if err == nil {
+		err = unix.Sendmsg(int(s.sock.Fd()), b, unix.UnixRights(int(outs[0].Fd()), int(outs[1].Fd())), nil, 0)
+	}
+	for _, f := range outs {
+		f.Close()
+	}
+	s.sock.Close()
+	if err != nil {
+		return fail(fmt.Errorf("send spec: %w", err))
+	}
 	select {
-	case m, ok := <-msgs:
+	case m, ok := <-s.msgs:
 		if ok && m.Started {
 			return nil
 		}
@@ -272,13 +314,73 @@ func (s *Sandbox) start(ctx context.Context, is initSpec, spec Spec) (err error)
 		}
 		return fmt.Errorf("init exited during set-up: %+v", s.info)
 	case <-ctx.Done():
-		s.Kill()
-		return ctx.Err()
+		return fail(ctx.Err())
 	}
 }
 
+// outputs returns the files to hand the handler as stdout and stderr: the
+// writers themselves when they are files, else pipes copied to them
+// (one pipe when both are the same writer, as os/exec does).
+func (s *Sandbox) outputs(stdout, stderr io.Writer) ([2]*os.File, error) {
+	var files [2]*os.File
+	for i, w := range []io.Writer{stdout, stderr} {
+		if i == 1 && sameWriter(stdout, stderr) {
+			f, err := dupFile(files[0])
+			if err != nil {
+				files[0].Close()
+				return files, err
+			}
+			files[1] = f
+			break
+		}
+		var err error
+		switch w := w.(type) {
+		case nil:
+			files[i], err = os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+		case *os.File:
+			files[i], err = dupFile(w)
+		default:
+			var r *os.File
+			r, files[i], err = os.Pipe()
+			if err == nil {
+				s.pipe = append(s.pipe, r)
+				s.out.Add(1)
+				go func() {
+					defer s.out.Done()
+					_, _ = io.Copy(w, r)
+				}()
+			}
+		}
+		if err != nil {
+			if i == 1 {
+				files[0].Close()
+			}
+			return files, fmt.Errorf("handler output: %w", err)
+		}
+	}
+	return files, nil
+}
+
+func dupFile(f *os.File) (*os.File, error) {
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), f.Name()), nil
+}
+
+// sameWriter reports whether a and b are the same comparable writer.
+func sameWriter(a, b io.Writer) (same bool) {
+	defer func() {
+		if recover() != nil {
+			same = false
+		}
+	}()
+	return a != nil && a == b
+}
+
 // supervise follows the init until it is gone, then cleans up.
-func (s *Sandbox) supervise(statR *os.File, msgs chan<- initMsg) {
+func (s *Sandbox) supervise(statR *os.File) {
 	var status *int
 	dec := json.NewDecoder(statR)
 	for {
@@ -290,12 +392,16 @@ func (s *Sandbox) supervise(statR *os.File, msgs chan<- initMsg) {
 			status = m.Status
 		}
 		if m.Started || m.Err != "" {
-			msgs <- m
+			s.msgs <- m
 		}
 	}
 	statR.Close()
-	close(msgs)
+	close(s.msgs)
 	werr := s.cmd.Wait()
+	s.mu.Lock()
+	s.final = &Stats{} // no output pipes from now on
+	s.mu.Unlock()
+	s.waitOutput()
 
 	// The init is gone, so the kernel has killed its PID namespace; sweep
 	// the cgroup anyway in case a process got out of it.
@@ -336,6 +442,24 @@ func (s *Sandbox) supervise(statR *os.File, msgs chan<- initMsg) {
 	}
 	s.info, s.err = info, rerr
 	close(s.done)
+}
+
+// waitOutput waits for the handler's output to be copied: every process
+// that could write it is gone, so the pipes are at their end unless a
+// writer is stuck.
+func (s *Sandbox) waitOutput() {
+	copied := make(chan struct{})
+	go func() {
+		s.out.Wait()
+		close(copied)
+	}()
+	select {
+	case <-copied:
+	case <-time.After(10 * time.Second):
+	}
+	for _, r := range s.pipe {
+		r.Close()
+	}
 }
 
 // Wait waits for the sandbox's process to exit (or the sandbox to be
