@@ -6,8 +6,9 @@
 //
 // The program re-executes itself (/proc/self/exe) with the hidden argument
 // InitCommand, the way runc does; its main calls MaybeRunInit first thing.
-// The init is PID 1 of the new PID namespace. It reads its spec as JSON on
-// fd 3, builds the file system, sets the hostname, brings loopback up in an
+// The init is PID 1 of the new PID namespace. It receives its spec as JSON,
+// with the handler's stdout and stderr, on fd 3 (a datagram socket, so an
+// init can be started before its spec is known), builds the file system, sets the hostname, brings loopback up in an
 // isolated network namespace, drops privileges, starts the handler, forwards
 // SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to it, reaps every
 // process re-parented to it, and reports on fd 4 (JSON lines) that the
@@ -15,6 +16,12 @@
 // When the handler exits the init exits too, and the kernel kills whatever
 // else was left in the PID namespace; the mount namespace goes with it, so
 // no mount ever appears in, or outlives the sandbox on, the host.
+//
+// A Starter keeps one such init started ahead of time per cgroup parent and
+// network mode: a start then costs the file system set-up and the
+// handler's exec, not the init's own start-up nor, on cgroup v1, the move
+// into the cgroup (a migration waits for an RCU grace period, and meanwhile
+// holds up every fork on the machine).
 //
 // # File system
 //

@@ -279,26 +279,8 @@ func (s *Sandbox) launch(ctx context.Context, is initSpec, lim limits, spec Spec
 		return fail(err)
 	}
 	s.cg.resetPeak()
-	s.mu.Lock()
-	if s.final != nil {
-		s.mu.Unlock()
-		return fail(errors.New("sandbox init exited before its start"))
-	}
-	outs, err := s.outputs(spec.Stdout, spec.Stderr)
-	s.mu.Unlock()
-	if err != nil {
+	if err := s.sendSpec(is, spec); err != nil {
 		return fail(err)
-	}
-	b, err := json.Marshal(is)
-	if err == nil {
-		err = unix.Sendmsg(int(s.sock.Fd()), b, unix.UnixRights(int(outs[0].Fd()), int(outs[1].Fd())), nil, 0)
-	}
-	for _, f := range outs {
-		f.Close()
-	}
-	s.sock.Close()
-	if err != nil {
-		return fail(fmt.Errorf("send spec: %w", err))
 	}
 	select {
 	case m, ok := <-s.msgs:
@@ -316,6 +298,35 @@ func (s *Sandbox) launch(ctx context.Context, is initSpec, lim limits, spec Spec
 	case <-ctx.Done():
 		return fail(ctx.Err())
 	}
+}
+
+// sendSpec sends the init its spec and the handler's stdout and stderr.
+func (s *Sandbox) sendSpec(is initSpec, spec Spec) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sock == nil {
+		return errors.New("sandbox init exited before its start")
+	}
+	defer func() {
+		s.sock.Close()
+		s.sock = nil
+	}()
+	b, err := json.Marshal(is)
+	if err != nil {
+		return fmt.Errorf("send spec: %w", err)
+	}
+	outs, err := s.outputs(spec.Stdout, spec.Stderr)
+	if err != nil {
+		return err
+	}
+	err = unix.Sendmsg(int(s.sock.Fd()), b, unix.UnixRights(int(outs[0].Fd()), int(outs[1].Fd())), nil, 0)
+	for _, f := range outs {
+		f.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("send spec: %w", err)
+	}
+	return nil
 }
 
 // outputs returns the files to hand the handler as stdout and stderr: the
@@ -399,7 +410,10 @@ func (s *Sandbox) supervise(statR *os.File) {
 	close(s.msgs)
 	werr := s.cmd.Wait()
 	s.mu.Lock()
-	s.final = &Stats{} // no output pipes from now on
+	if s.sock != nil { // never started: no output pipes will come
+		s.sock.Close()
+		s.sock = nil
+	}
 	s.mu.Unlock()
 	s.waitOutput()
 
