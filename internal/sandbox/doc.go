@@ -41,9 +41,12 @@
 //	/mnt       empty, except for the Spec.Mounts placed under it
 //
 // Spec.Mounts (the function's file system at its LocalMountPath, through
-// its access point's view) are bound recursively, read-only when asked.
-// Sources are opened before anything is mounted and bound through
-// /proc/self/fd, so a source under /tmp is not hidden by the new /tmp.
+// its access point's view), Spec.Code and Spec.TmpSource are cloned in the
+// caller's mount namespace as detached mount trees (open_tree), sent to the
+// init with its spec and attached with move_mount, read-only where asked:
+// an init started ahead of time sees a file system mounted since, and a
+// source under /tmp is not hidden by the new /tmp. The root is opened
+// before anything is mounted and reached through /proc/self/fd.
 //
 // # Privileges
 //

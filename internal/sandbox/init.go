@@ -68,7 +68,7 @@ func runInit() int {
 		return 127
 	}
 
-	is, err := receiveSpec()
+	is, trees, err := receiveSpec()
 	if err != nil {
 		return fail(err)
 	}
@@ -77,7 +77,7 @@ func runInit() int {
 	if err != nil {
 		return fail(err)
 	}
-	if err := buildRoot(&is); err != nil {
+	if err := buildRoot(&is, trees); err != nil {
 		return fail(err)
 	}
 	if err := unix.Sethostname([]byte(is.Hostname)); err != nil {
@@ -142,42 +142,42 @@ func runInit() int {
 
 // receiveSpec waits for the spec, and the handler's stdout and stderr with
 // it, on the spec socket.
-func receiveSpec() (initSpec, error) {
+func receiveSpec() (initSpec, []int, error) {
 	var is initSpec
 	buf := make([]byte, 256<<10)
-	oob := make([]byte, unix.CmsgSpace(2*4))
+	oob := make([]byte, unix.CmsgSpace((2+2+maxMounts)*4))
 	n, oobn, flags, _, err := unix.Recvmsg(specFD, buf, oob, unix.MSG_CMSG_CLOEXEC)
 	for err == unix.EINTR {
 		n, oobn, flags, _, err = unix.Recvmsg(specFD, buf, oob, unix.MSG_CMSG_CLOEXEC)
 	}
 	if err != nil {
-		return is, fmt.Errorf("receive spec: %w", err)
+		return is, nil, fmt.Errorf("receive spec: %w", err)
 	}
 	unix.Close(specFD)
 	if n == 0 {
-		return is, errors.New("receive spec: no spec")
+		return is, nil, errors.New("receive spec: no spec")
 	}
 	if flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 {
-		return is, errors.New("receive spec: too large")
+		return is, nil, errors.New("receive spec: too large")
 	}
 	cmsgs, err := unix.ParseSocketControlMessage(oob[:oobn])
 	if err != nil || len(cmsgs) != 1 {
-		return is, fmt.Errorf("receive spec: no output files: %v", err)
+		return is, nil, fmt.Errorf("receive spec: no files: %v", err)
 	}
 	fds, err := unix.ParseUnixRights(&cmsgs[0])
-	if err != nil || len(fds) != 2 {
-		return is, fmt.Errorf("receive spec: want 2 output files, got %d: %v", len(fds), err)
+	if err != nil || len(fds) < 2 {
+		return is, nil, fmt.Errorf("receive spec: want at least 2 files, got %d: %v", len(fds), err)
 	}
-	for i, fd := range fds {
+	for i, fd := range fds[:2] {
 		if err := unix.Dup3(fd, 1+i, 0); err != nil {
-			return is, fmt.Errorf("receive spec: %w", err)
+			return is, nil, fmt.Errorf("receive spec: %w", err)
 		}
 		unix.Close(fd)
 	}
 	if err := json.Unmarshal(buf[:n], &is); err != nil {
-		return is, fmt.Errorf("receive spec: %w", err)
+		return is, nil, fmt.Errorf("receive spec: %w", err)
 	}
-	return is, nil
+	return is, fds[2:], nil
 }
 
 // reap reaps every child (orphans are re-parented to PID 1) until pid exits.
@@ -320,9 +320,10 @@ type target struct {
 	ro   bool
 }
 
-// skeleton is where the new root is assembled before pivot_root. Sources are
-// opened first and reached through /proc/self/fd, so mounting over the
-// host's /tmp here (in the sandbox's own mount namespace) hides none of them.
+// skeleton is where the new root is assembled before pivot_root. The root
+// is opened first and reached through /proc/self/fd, and the other sources
+// come as detached mount trees, so mounting over the host's /tmp here (in
+// the sandbox's own mount namespace) hides none of them.
 const skeleton = "/tmp"
 
 // buildRoot assembles the sandbox's file system and makes it the root.
@@ -334,7 +335,7 @@ const skeleton = "/tmp"
 // The binds of Root's entries (and of /sys) are not recursive: whatever
 // the host has mounted beneath them, such as other functions' file
 // systems under a data directory or the cgroup hierarchies, stays out.
-func buildRoot(is *initSpec) error {
+func buildRoot(is *initSpec, trees []int) error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make / private: %w", err)
 	}
@@ -357,18 +358,28 @@ func buildRoot(is *initSpec) error {
 		{path: "/var/task", kind: kindCode, fd: -1, ro: true},
 		{path: "/mnt", kind: kindEmpty, fd: -1},
 	}
+	// The detached mount trees of the code, TmpSource and Mounts come in
+	// that order.
+	next := func() (int, error) {
+		if len(trees) == 0 {
+			return -1, errors.New("missing mount tree")
+		}
+		fd := trees[0]
+		trees = trees[1:]
+		return fd, nil
+	}
 	if is.TmpSource != "" {
-		if targets[3].fd, err = open(is.TmpSource); err != nil {
+		if targets[3].fd, err = next(); err != nil {
 			return err
 		}
 	}
 	if is.Code != "" {
-		if targets[4].fd, err = open(is.Code); err != nil {
+		if targets[4].fd, err = next(); err != nil {
 			return err
 		}
 	}
 	for _, m := range is.Mounts {
-		fd, err := open(m.Source)
+		fd, err := next()
 		if err != nil {
 			return err
 		}
@@ -514,7 +525,7 @@ func mountTarget(is *initSpec, t target) error {
 		err = bind("/sys", dst, true, false)
 	case kindTmp:
 		if t.fd >= 0 {
-			err = bind(fdPath(t.fd, ""), dst, false, true)
+			err = attach(t.fd, dst, false)
 		} else {
 			err = unix.Mount("tmpfs", dst, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV,
 				"mode=1777,size="+strconv.FormatInt(is.TmpSize, 10))
@@ -522,7 +533,7 @@ func mountTarget(is *initSpec, t target) error {
 	case kindEmpty:
 	default:
 		if t.fd >= 0 {
-			err = bind(fdPath(t.fd, ""), dst, t.ro, true)
+			err = attach(t.fd, dst, t.ro)
 		}
 	}
 	if err != nil {
@@ -574,6 +585,23 @@ func bind(src, dst string, ro, rec bool) error {
 	}
 	if err := unix.MountSetattr(unix.AT_FDCWD, dst, at, attr); err != nil {
 		return fmt.Errorf("bind %q: %w", dst, err)
+	}
+	return nil
+}
+
+// attach mounts the detached mount tree tree (from open_tree in the
+// parent, whose mount table may have changed since this init was started)
+// at dst, nosuid, and read-only when ro.
+func attach(tree int, dst string, ro bool) error {
+	if err := unix.MoveMount(tree, "", unix.AT_FDCWD, dst, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return fmt.Errorf("attach %q: %w", dst, err)
+	}
+	attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_NOSUID}
+	if ro {
+		attr.Attr_set |= unix.MOUNT_ATTR_RDONLY
+	}
+	if err := unix.MountSetattr(unix.AT_FDCWD, dst, unix.AT_RECURSIVE, attr); err != nil {
+		return fmt.Errorf("attach %q: %w", dst, err)
 	}
 	return nil
 }

@@ -32,6 +32,9 @@ const (
 	MiBPerCore = 1769
 )
 
+// maxMounts bounds Spec.Mounts (each is a file descriptor sent to the init).
+const maxMounts = 64
+
 // ErrNotRoot is returned by Start when the process lacks the privileges to
 // create namespaces, mounts and cgroups.
 var ErrNotRoot = errors.New("sandbox: must run as root")
@@ -176,6 +179,9 @@ func prepare(spec Spec) (initSpec, limits, string, error) {
 	if is.Hostname == "" {
 		is.Hostname = DefaultHostname
 	}
+	if len(is.Mounts) > maxMounts {
+		return is, limits{}, "", fmt.Errorf("start sandbox: %d mounts, at most %d", len(is.Mounts), maxMounts)
+	}
 	for _, m := range is.Mounts {
 		t := path.Clean(m.Target)
 		if !path.IsAbs(m.Target) || t == "/" || m.Source == "" {
@@ -315,11 +321,38 @@ func (s *Sandbox) sendSpec(is initSpec, spec Spec) error {
 	if err != nil {
 		return fmt.Errorf("send spec: %w", err)
 	}
+	// The sources are cloned as detached mount trees here, in the caller's
+	// mount namespace: an init started ahead of time has an older copy of
+	// the mount table, without, say, a file system mounted since.
+	var trees []int
+	defer func() {
+		for _, fd := range trees {
+			unix.Close(fd)
+		}
+	}()
+	var srcs []string
+	if is.TmpSource != "" {
+		srcs = append(srcs, is.TmpSource)
+	}
+	if is.Code != "" {
+		srcs = append(srcs, is.Code)
+	}
+	for _, m := range is.Mounts {
+		srcs = append(srcs, m.Source)
+	}
+	for _, src := range srcs {
+		fd, err := unix.OpenTree(unix.AT_FDCWD, src, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+		if err != nil {
+			return fmt.Errorf("open mount source %q: %w", src, err)
+		}
+		trees = append(trees, fd)
+	}
 	outs, err := s.outputs(spec.Stdout, spec.Stderr)
 	if err != nil {
 		return err
 	}
-	err = unix.Sendmsg(int(s.sock.Fd()), b, unix.UnixRights(int(outs[0].Fd()), int(outs[1].Fd())), nil, 0)
+	fds := append([]int{int(outs[0].Fd()), int(outs[1].Fd())}, trees...)
+	err = unix.Sendmsg(int(s.sock.Fd()), b, unix.UnixRights(fds...), nil, 0)
 	for _, f := range outs {
 		f.Close()
 	}

@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -125,4 +127,40 @@ func runWith(t *testing.T, st *Starter, spec Spec) result {
 		t.Fatalf("Wait: %v", err)
 	}
 	return result{info, out.String(), strings.TrimSpace(errb.String())}
+}
+
+func TestStarterSeesMountsMadeAfterItsSpareStarted(t *testing.T) {
+	requireRoot(t)
+	st := &Starter{}
+	defer st.Close()
+	r := runWith(t, st, pySpec("pass"))
+	if r.info.ExitCode != 0 {
+		t.Fatalf("first start: %+v %s", r.info, r.stderr)
+	}
+	spare := waitSpare(t, st)
+
+	// A file system mounted after the spare took its copy of the mount
+	// table, as a function's file system is when first used.
+	dir := dirWith(t, 0o755, nil)
+	hostMount(t, "tarn-test", dir, "tmpfs", 0)
+	if err := os.WriteFile(filepath.Join(dir, "fresh"), []byte("new mount"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec := pySpec("print(open('/mnt/efs/fresh').read())")
+	spec.Mounts = []Bind{{Source: dir, Target: "/mnt/efs", ReadOnly: true}}
+	var out, errb bytes.Buffer
+	spec.Stdout, spec.Stderr = &out, &errb
+	s, err := st.Start(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Pid() != spare.Pid() {
+		t.Fatalf("started on init %d, want the spare %d", s.Pid(), spare.Pid())
+	}
+	if info, err := s.Wait(); err != nil || info.ExitCode != 0 {
+		t.Fatalf("Wait = %+v, %v; stderr %s", info, err, errb.String())
+	}
+	if got := strings.TrimSpace(out.String()); got != "new mount" {
+		t.Errorf("sandbox read %q from the new mount, want %q", got, "new mount")
+	}
 }
