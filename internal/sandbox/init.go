@@ -339,16 +339,9 @@ func buildRoot(is *initSpec, trees []int) error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make / private: %w", err)
 	}
-	open := func(p string) (int, error) {
-		fd, err := unix.Open(p, unix.O_PATH|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return -1, fmt.Errorf("open %q: %w", p, err)
-		}
-		return fd, nil
-	}
-	rootFD, err := open(is.Root)
+	rootFD, err := unix.Open(is.Root, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return err
+		return fmt.Errorf("open root %q: %w", is.Root, err)
 	}
 	targets := []target{
 		{path: "/proc", kind: kindProc, fd: -1},
@@ -358,8 +351,8 @@ func buildRoot(is *initSpec, trees []int) error {
 		{path: "/var/task", kind: kindCode, fd: -1, ro: true},
 		{path: "/mnt", kind: kindEmpty, fd: -1},
 	}
-	// The detached mount trees of the code, TmpSource and Mounts come in
-	// that order.
+	// The detached mount trees of TmpSource, the code and the Mounts come
+	// in that order.
 	next := func() (int, error) {
 		if len(trees) == 0 {
 			return -1, errors.New("missing mount tree")

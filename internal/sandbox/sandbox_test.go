@@ -169,6 +169,20 @@ except OSError as e:
 	}
 }
 
+func TestTmpSourceReplacesTheTmpfs(t *testing.T) {
+	requireRoot(t)
+	dir := dirWith(t, 0o1777, nil)
+	spec := pySpec("open('/tmp/out', 'w').write('kept')")
+	spec.TmpSource = dir
+	r := run(t, spec)
+	if r.info.ExitCode != 0 {
+		t.Fatalf("exit %+v: %s", r.info, r.stderr)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "out")); err != nil || string(b) != "kept" {
+		t.Errorf("file written to /tmp: host directory holds %q, %v", b, err)
+	}
+}
+
 func TestMemoryLimitOOMKillsAndIsReported(t *testing.T) {
 	requireRoot(t)
 	spec := pySpec("b = b'x' * (256 << 20); print('survived')")
@@ -271,6 +285,9 @@ time.sleep(3600)
 	}
 	if len(pids) < 4 {
 		t.Fatalf("cgroup holds %v, want the init, the handler and its children", pids)
+	}
+	if st := s.Stats(); st.MemoryBytes <= 0 || st.MaxMemoryBytes < st.MemoryBytes {
+		t.Errorf("Stats of a running sandbox = %+v, want current > 0 and peak >= current", st)
 	}
 	dirs := cgroupDirs(s)
 	if err := s.Kill(); err != nil {
