@@ -18,8 +18,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// cgroupRoot is where the cgroup file systems are mounted.
-const cgroupRoot = "/sys/fs/cgroup"
+// cgroupRoot is where the cgroup file systems are mounted (a variable for
+// tests of the unified layout on v1 machines).
+var cgroupRoot = "/sys/fs/cgroup"
 
 // cpuPeriod is the CFS period in microseconds used for the CPU quota.
 const cpuPeriod = 100000

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,7 +15,14 @@ import (
 
 func TestMain(m *testing.M) {
 	MaybeRunInit()
-	os.Exit(m.Run())
+	code := m.Run()
+	// Leave no cgroup behind: the test parents are empty by now.
+	for _, root := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified"} {
+		for _, c := range append(v1Controllers, "") {
+			_ = os.Remove(filepath.Join(root, c, testCgroupParent))
+		}
+	}
+	os.Exit(code)
 }
 
 const python = "/usr/bin/python3"
