@@ -68,7 +68,7 @@
 // init reads its spec. Limits: memory = Spec.MemoryBytes (and no swap:
 // memory.swap.max 0, or memsw = memory on v1), CPU quota Spec.CPUFraction
 // cores per 100 ms period (default MemoryBytes / 1,769 MiB, as on Lambda),
-// pids.max = Spec.PidsMax. Stats reads current and peak memory (Lambda's
+// pids.max = Spec.PidsMax (plus the init's threads). Stats reads current and peak memory (Lambda's
 // "Max Memory Used"); OOMKilled reads the oom_kill counter of memory.events
 // (v2) or memory.oom_control (v1).
 //
@@ -82,7 +82,8 @@
 //     memory limit, where Lambda's ephemeral storage is separate. A caller
 //     wanting disk-backed /tmp passes a directory as Spec.TmpSource.
 //   - The root file system is the host's (read-only), not Amazon Linux.
-//   - pids.max counts threads, the init's few included.
+//   - Spec.PidsMax counts threads as well as processes; pids.max is set
+//     8 higher for the init's own threads.
 //   - No /dev/shm, as on Lambda; no seccomp filter.
 //   - The init is the whole program re-executed: in tarn about 9 MiB
 //     resident, most of it text shared with the server, and 3 MiB private

@@ -32,6 +32,10 @@ const (
 	MiBPerCore = 1769
 )
 
+// initPids is what the init's own threads may take of pids.max, on top of
+// Spec.PidsMax.
+const initPids = 8
+
 // maxMounts bounds Spec.Mounts (each is a file descriptor sent to the init).
 const maxMounts = 64
 
@@ -57,7 +61,7 @@ type Spec struct {
 
 	MemoryBytes  int64   // memory limit; 0 = unlimited
 	CPUFraction  float64 // CPU quota in cores; 0 = MemoryBytes / 1,769 MiB
-	PidsMax      int     // process limit; 0 = unlimited
+	PidsMax      int     // process and thread limit, besides the init's; 0 = unlimited
 	CgroupParent string  // cgroup parent, relative to each hierarchy's root; "" = "tarn"
 
 	UID, GID        uint32 // the sandbox user; 0 = 993 (root is never used)
@@ -194,6 +198,9 @@ func prepare(spec Spec) (initSpec, limits, string, error) {
 		}
 	}
 	lim := limits{memory: spec.MemoryBytes, cpu: spec.CPUFraction, pidsMax: spec.PidsMax}
+	if lim.pidsMax > 0 {
+		lim.pidsMax += initPids
+	}
 	if lim.cpu == 0 && lim.memory > 0 {
 		lim.cpu = float64(lim.memory) / (MiBPerCore << 20)
 	}

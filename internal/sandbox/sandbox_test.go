@@ -238,11 +238,19 @@ while True:
 	s, _ := startReady(t, spec)
 	cur := filepath.Join(s.cg.dir("pids"), "pids.current")
 	deadline := time.Now().Add(time.Minute)
-	for readInt(cur) < pidsMax && time.Now().Before(deadline) {
+	for readInt(cur) < pidsMax+initPids && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if n := readInt(cur); n != pidsMax {
-		t.Fatalf("pids.current = %d, want the bomb to reach pids.max %d", n, pidsMax)
+	if n := readInt(cur); n != pidsMax+initPids {
+		t.Fatalf("pids.current = %d, want the bomb to reach pids.max %d", n, pidsMax+initPids)
+	}
+	threads := 0
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.Pid())); err == nil {
+		_, v, _ := strings.Cut(string(b), "\nThreads:")
+		threads, _ = strconv.Atoi(strings.Fields(v)[0])
+	}
+	if threads == 0 || threads > initPids {
+		t.Errorf("the init has %d threads, want 1 to %d", threads, initPids)
 	}
 	pids, err := s.cg.procs()
 	if err != nil {
@@ -486,9 +494,9 @@ func TestCgroupLimits(t *testing.T) {
 		spec  Spec
 		quota int64 // µs per 100 ms period; -1 = none
 	}{
-		{"one core at 1769 MiB", Spec{MemoryBytes: 1769 << 20, PidsMax: 64}, 100000},
-		{"a fraction at 128 MiB", Spec{MemoryBytes: 128 << 20, PidsMax: 64}, 128 * 100000 / 1769},
-		{"explicit CPU", Spec{MemoryBytes: 128 << 20, CPUFraction: 2, PidsMax: 64}, 200000},
+		{"one core at 1769 MiB", Spec{MemoryBytes: 1769 << 20, PidsMax: 64 - initPids}, 100000},
+		{"a fraction at 128 MiB", Spec{MemoryBytes: 128 << 20, PidsMax: 64 - initPids}, 128 * 100000 / 1769},
+		{"explicit CPU", Spec{MemoryBytes: 128 << 20, CPUFraction: 2, PidsMax: 64 - initPids}, 200000},
 		{"unlimited", Spec{}, -1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -503,11 +511,11 @@ func TestCgroupLimits(t *testing.T) {
 			}
 			defer cg.remove()
 			mem, quota, pids := readLimits(cg)
-			wantMem, wantPids := tc.spec.MemoryBytes, int64(tc.spec.PidsMax)
+			wantMem, wantPids := tc.spec.MemoryBytes, int64(tc.spec.PidsMax+initPids)
 			if wantMem == 0 {
 				wantMem = -1
 			}
-			if wantPids == 0 {
+			if tc.spec.PidsMax == 0 {
 				wantPids = -1
 			}
 			if mem != wantMem || quota != tc.quota || pids != wantPids {
