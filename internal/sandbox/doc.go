@@ -68,9 +68,10 @@
 // init reads its spec. Limits: memory = Spec.MemoryBytes (and no swap:
 // memory.swap.max 0, or memsw = memory on v1), CPU quota Spec.CPUFraction
 // cores per 100 ms period (default MemoryBytes / 1,769 MiB, as on Lambda),
-// pids.max = Spec.PidsMax (plus the init's threads). Stats reads current and peak memory (Lambda's
-// "Max Memory Used"); OOMKilled reads the oom_kill counter of memory.events
-// (v2) or memory.oom_control (v1).
+// pids.max = Spec.PidsMax (plus the init's threads); they are written when
+// the spec is sent. Stats reads current and peak memory (Lambda's "Max
+// Memory Used"); OOMKilled reads the oom_kill counter of memory.events (v2)
+// or memory.oom_control (v1).
 //
 // Kill SIGKILLs the init (the kernel then kills the whole PID namespace)
 // and sweeps the cgroup (cgroup.kill on v2; freeze, SIGKILL every member,
