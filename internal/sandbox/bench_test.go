@@ -32,9 +32,9 @@ func BenchmarkColdStart(b *testing.B) {
 			b.Fatalf("Wait = %+v, %v", info, err)
 		}
 	}
-	// The three run one after the other, not interleaved: a Starter's
-	// replacement init moving into its cgroup (v1) holds up every fork on
-	// the machine for an RCU grace period.
+	// The three run one after the other, not interleaved, so that a
+	// Starter's replacement init, coming up in the background, is not
+	// timed against the other two.
 	timed := func(run func()) time.Duration {
 		t0 := time.Now()
 		for range b.N {

@@ -20,8 +20,7 @@
 // A Starter keeps one such init started ahead of time per cgroup parent and
 // network mode: a start then costs the file system set-up and the
 // handler's exec, not the init's own start-up nor, on cgroup v1, the move
-// into the cgroup (a migration waits for an RCU grace period, and meanwhile
-// holds up every fork on the machine).
+// into the cgroup (a migration, which can wait for an RCU grace period).
 //
 // # File system
 //
