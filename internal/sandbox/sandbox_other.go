@@ -62,3 +62,17 @@ func (s *Sandbox) Signal(sig syscall.Signal) error { return ErrUnsupported }
 func (s *Sandbox) Pid() int                        { return 0 }
 func (s *Sandbox) Stats() Stats                    { return Stats{} }
 func (s *Sandbox) OOMKilled() bool                 { return false }
+
+// ErrClosed is returned by a closed Starter.
+var ErrClosed = errors.New("sandbox: starter closed")
+
+// Starter starts sandboxes from inits started ahead of time.
+type Starter struct{}
+
+// Start fails: sandboxes need Linux.
+func (st *Starter) Start(ctx context.Context, spec Spec) (*Sandbox, error) {
+	return nil, ErrUnsupported
+}
+
+// Close does nothing.
+func (st *Starter) Close() error { return nil }
