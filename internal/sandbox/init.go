@@ -20,10 +20,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// InitCommand is the hidden argv[1] with which the program re-executes
-// itself as a sandbox's init.
-const InitCommand = "__tarn-sandbox-init"
-
 // The init's spec arrives on fd 3, a datagram socket; it reports on fd 4.
 const (
 	specFD   = 3

@@ -10,9 +10,6 @@ import (
 	"sync"
 )
 
-// ErrClosed is returned by a closed Starter.
-var ErrClosed = errors.New("sandbox: starter closed")
-
 // Starter starts sandboxes from inits it starts ahead of time: one spare
 // per cgroup parent and network mode, already in its namespaces and its
 // cgroup, so a start skips the init's own start-up and, on cgroup v1, the
