@@ -74,6 +74,13 @@ type Server struct {
 	attrTTL  time.Duration
 	dir      string
 
+	// ctx is the context of this mount's calls into the core: it carries
+	// the mount's origin id, so that the mount skips invalidating its own
+	// kernel caches for changes it made itself (the kernel has already
+	// updated them from the replies).
+	ctx    context.Context
+	origin uint64
+
 	mu        sync.Mutex // serialises Unmount
 	unmounted bool
 }
@@ -100,6 +107,8 @@ func Mount(fsys vfs.FileSystem, watch func(func(vfs.Change)) (cancel func()), mo
 	}
 	m := &Server{fsys: fsys, opts: opts, session: lock.Session(sessions.Add(1)), groups: newGroupCache(),
 		errs: errorLog{log: opts.Log}, entryTTL: DefaultTimeout, attrTTL: DefaultTimeout, dir: mountpoint}
+	m.origin = uint64(m.session)
+	m.ctx = vfs.WithOrigin(background, m.origin)
 	if opts.ServerPermissions {
 		m.entryTTL = 0
 	}
@@ -135,7 +144,7 @@ func Mount(fsys vfs.FileSystem, watch func(func(vfs.Change)) (cancel func()), mo
 		return nil, fmt.Errorf("mount %s: %w", mountpoint, err)
 	}
 	m.srv = srv
-	m.notes = newNotifier(srv, opts.Log)
+	m.notes = newNotifier(srv, m.origin, opts.Log)
 	go srv.Serve()
 	if err := srv.WaitMount(); err != nil {
 		m.notes.close()

@@ -42,8 +42,9 @@ type note struct {
 // pending notifications are merged, so the queue is bounded by the number
 // of distinct inodes and entries changed, and none is ever dropped.
 type notifier struct {
-	srv *gofuse.Server
-	log *slog.Logger
+	srv    *gofuse.Server
+	origin uint64 // changes with this origin came from this mount
+	log    *slog.Logger
 
 	mu      sync.Mutex
 	queue   []queued
@@ -61,8 +62,8 @@ type queued struct {
 	seq uint64
 }
 
-func newNotifier(srv *gofuse.Server, log *slog.Logger) *notifier {
-	n := &notifier{srv: srv, log: log, pending: map[note]bool{}, moved: make(chan struct{}),
+func newNotifier(srv *gofuse.Server, origin uint64, log *slog.Logger) *notifier {
+	n := &notifier{srv: srv, origin: origin, log: log, pending: map[note]bool{}, moved: make(chan struct{}),
 		wake: make(chan struct{}, 1), stopped: make(chan struct{})}
 	notifiers.Lock()
 	if notifiers.set == nil {
@@ -77,6 +78,9 @@ func newNotifier(srv *gofuse.Server, log *slog.Logger) *notifier {
 // change receives a vfs.Change. It runs on the goroutine that made the
 // change and never blocks.
 func (n *notifier) change(ch vfs.Change) {
+	if ch.Origin == n.origin {
+		return // made through this mount: its kernel already knows
+	}
 	nt := note{kind: ch.Kind, ino: uint64(ch.Ino)}
 	if ch.Kind == vfs.ChangeEntry {
 		nt = note{kind: ch.Kind, parent: uint64(ch.Parent), name: ch.Name}

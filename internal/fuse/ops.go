@@ -71,7 +71,7 @@ func (r *raw) caller(h *gofuse.InHeader) vfs.Caller { return r.m.groups.caller(h
 func ino(h *gofuse.InHeader) vfs.Ino { return vfs.Ino(h.NodeId) }
 
 func (r *raw) Lookup(cancel <-chan struct{}, h *gofuse.InHeader, name string, out *gofuse.EntryOut) gofuse.Status {
-	a, err := r.m.fsys.Lookup(background, r.caller(h), ino(h), name)
+	a, err := r.m.fsys.Lookup(r.m.ctx, r.caller(h), ino(h), name)
 	if err != nil {
 		return r.status("lookup", err)
 	}
@@ -84,7 +84,7 @@ func (r *raw) Lookup(cancel <-chan struct{}, h *gofuse.InHeader, name string, ou
 func (r *raw) Forget(nodeid, nlookup uint64) {}
 
 func (r *raw) GetAttr(cancel <-chan struct{}, in *gofuse.GetAttrIn, out *gofuse.AttrOut) gofuse.Status {
-	a, err := r.m.fsys.GetAttr(background, r.caller(&in.InHeader), ino(&in.InHeader))
+	a, err := r.m.fsys.GetAttr(r.m.ctx, r.caller(&in.InHeader), ino(&in.InHeader))
 	if err != nil {
 		return r.status("getattr", err)
 	}
@@ -133,7 +133,7 @@ func (r *raw) SetAttr(cancel <-chan struct{}, in *gofuse.SetAttrIn, out *gofuse.
 		}
 	}
 	c := r.caller(&in.InHeader)
-	a, err := r.m.fsys.SetAttr(background, c, ino(&in.InHeader), s)
+	a, err := r.m.fsys.SetAttr(r.m.ctx, c, ino(&in.InHeader), s)
 	if err != nil && in.Valid == gofuse.FATTR_MODE && Errno(err) == syscall.EPERM {
 		a, err = r.killPriv(c, ino(&in.InHeader), in.Mode)
 	}
@@ -153,7 +153,7 @@ func (r *raw) SetAttr(cancel <-chan struct{}, in *gofuse.SetAttrIn, out *gofuse.
 // the EPERM of the original request.
 func (r *raw) killPriv(c vfs.Caller, ino vfs.Ino, mode uint32) (vfs.Attr, error) {
 	const privs = vfs.ModeSetuid | vfs.ModeSetgid
-	a, err := r.m.fsys.GetAttr(background, c, ino)
+	a, err := r.m.fsys.GetAttr(r.m.ctx, c, ino)
 	if err != nil {
 		return vfs.Attr{}, err
 	}
@@ -161,18 +161,18 @@ func (r *raw) killPriv(c vfs.Caller, ino vfs.Ino, mode uint32) (vfs.Attr, error)
 	if mode&vfs.ModePerm != cur&^privs || cur&privs == 0 {
 		return vfs.Attr{}, vfs.ErrNotOwner
 	}
-	if err := r.m.fsys.Access(background, c, ino, vfs.MayWrite); err != nil {
+	if err := r.m.fsys.Access(r.m.ctx, c, ino, vfs.MayWrite); err != nil {
 		return vfs.Attr{}, vfs.ErrNotOwner
 	}
 	m := mode & vfs.ModePerm
-	return r.m.fsys.SetAttr(background, vfs.Root, ino, vfs.SetAttrIn{Mode: &m})
+	return r.m.fsys.SetAttr(r.m.ctx, vfs.Root, ino, vfs.SetAttrIn{Mode: &m})
 }
 
 func (r *raw) Mknod(cancel <-chan struct{}, in *gofuse.MknodIn, name string, out *gofuse.EntryOut) gofuse.Status {
 	if r.readOnly() {
 		return gofuse.EROFS
 	}
-	a, err := r.m.fsys.Mknod(background, r.caller(&in.InHeader), ino(&in.InHeader), name, in.Mode, in.Rdev, in.Umask)
+	a, err := r.m.fsys.Mknod(r.m.ctx, r.caller(&in.InHeader), ino(&in.InHeader), name, in.Mode, in.Rdev, in.Umask)
 	if err != nil {
 		return r.status("mknod", err)
 	}
@@ -184,7 +184,7 @@ func (r *raw) Mkdir(cancel <-chan struct{}, in *gofuse.MkdirIn, name string, out
 	if r.readOnly() {
 		return gofuse.EROFS
 	}
-	a, err := r.m.fsys.Mkdir(background, r.caller(&in.InHeader), ino(&in.InHeader), name, in.Mode, in.Umask)
+	a, err := r.m.fsys.Mkdir(r.m.ctx, r.caller(&in.InHeader), ino(&in.InHeader), name, in.Mode, in.Umask)
 	if err != nil {
 		return r.status("mkdir", err)
 	}
@@ -196,21 +196,21 @@ func (r *raw) Unlink(cancel <-chan struct{}, h *gofuse.InHeader, name string) go
 	if r.readOnly() {
 		return gofuse.EROFS
 	}
-	return r.modified("unlink", r.m.fsys.Unlink(background, r.caller(h), ino(h), name))
+	return r.modified("unlink", r.m.fsys.Unlink(r.m.ctx, r.caller(h), ino(h), name))
 }
 
 func (r *raw) Rmdir(cancel <-chan struct{}, h *gofuse.InHeader, name string) gofuse.Status {
 	if r.readOnly() {
 		return gofuse.EROFS
 	}
-	return r.modified("rmdir", r.m.fsys.Rmdir(background, r.caller(h), ino(h), name))
+	return r.modified("rmdir", r.m.fsys.Rmdir(r.m.ctx, r.caller(h), ino(h), name))
 }
 
 func (r *raw) Rename(cancel <-chan struct{}, in *gofuse.RenameIn, oldName, newName string) gofuse.Status {
 	if r.readOnly() {
 		return gofuse.EROFS
 	}
-	err := r.m.fsys.Rename(background, r.caller(&in.InHeader), ino(&in.InHeader), oldName, vfs.Ino(in.Newdir), newName, in.Flags)
+	err := r.m.fsys.Rename(r.m.ctx, r.caller(&in.InHeader), ino(&in.InHeader), oldName, vfs.Ino(in.Newdir), newName, in.Flags)
 	return r.modified("rename", err)
 }
 
@@ -218,7 +218,7 @@ func (r *raw) Link(cancel <-chan struct{}, in *gofuse.LinkIn, name string, out *
 	if r.readOnly() {
 		return gofuse.EROFS
 	}
-	a, err := r.m.fsys.Link(background, r.caller(&in.InHeader), vfs.Ino(in.Oldnodeid), ino(&in.InHeader), name)
+	a, err := r.m.fsys.Link(r.m.ctx, r.caller(&in.InHeader), vfs.Ino(in.Oldnodeid), ino(&in.InHeader), name)
 	if err != nil {
 		return r.status("link", err)
 	}
@@ -230,7 +230,7 @@ func (r *raw) Symlink(cancel <-chan struct{}, h *gofuse.InHeader, target, name s
 	if r.readOnly() {
 		return gofuse.EROFS
 	}
-	a, err := r.m.fsys.Symlink(background, r.caller(h), ino(h), name, target)
+	a, err := r.m.fsys.Symlink(r.m.ctx, r.caller(h), ino(h), name, target)
 	if err != nil {
 		return r.status("symlink", err)
 	}
@@ -239,7 +239,7 @@ func (r *raw) Symlink(cancel <-chan struct{}, h *gofuse.InHeader, target, name s
 }
 
 func (r *raw) Readlink(cancel <-chan struct{}, h *gofuse.InHeader) ([]byte, gofuse.Status) {
-	target, err := r.m.fsys.Readlink(background, r.caller(h), ino(h))
+	target, err := r.m.fsys.Readlink(r.m.ctx, r.caller(h), ino(h))
 	if err != nil {
 		return nil, r.status("readlink", err)
 	}
@@ -250,7 +250,7 @@ func (r *raw) Access(cancel <-chan struct{}, in *gofuse.AccessIn) gofuse.Status 
 	if r.readOnly() && in.Mask&vfs.MayWrite != 0 {
 		return gofuse.EROFS
 	}
-	return r.status("access", r.m.fsys.Access(background, r.caller(&in.InHeader), ino(&in.InHeader), in.Mask))
+	return r.status("access", r.m.fsys.Access(r.m.ctx, r.caller(&in.InHeader), ino(&in.InHeader), in.Mask))
 }
 
 // writes reports whether open flags ask to modify the file.
@@ -267,7 +267,7 @@ func (r *raw) Create(cancel <-chan struct{}, in *gofuse.CreateIn, name string, o
 	if r.readOnly() {
 		return gofuse.EROFS
 	}
-	a, h, err := r.m.fsys.Create(background, r.caller(&in.InHeader), ino(&in.InHeader), name, in.Mode, int(in.Flags), in.Umask)
+	a, h, err := r.m.fsys.Create(r.m.ctx, r.caller(&in.InHeader), ino(&in.InHeader), name, in.Mode, int(in.Flags), in.Umask)
 	if err != nil {
 		return r.status("create", err)
 	}
@@ -281,7 +281,7 @@ func (r *raw) Open(cancel <-chan struct{}, in *gofuse.OpenIn, out *gofuse.OpenOu
 	if r.readOnly() && writes(in.Flags) {
 		return gofuse.EROFS
 	}
-	h, err := r.m.fsys.Open(background, r.caller(&in.InHeader), ino(&in.InHeader), int(in.Flags))
+	h, err := r.m.fsys.Open(r.m.ctx, r.caller(&in.InHeader), ino(&in.InHeader), int(in.Flags))
 	if err != nil {
 		return r.status("open", err)
 	}
@@ -294,7 +294,7 @@ func (r *raw) Read(cancel <-chan struct{}, in *gofuse.ReadIn, buf []byte) (gofus
 	if int(in.Size) < len(buf) {
 		buf = buf[:in.Size]
 	}
-	n, err := r.m.fsys.Read(background, vfs.Handle(in.Fh), buf, int64(in.Offset))
+	n, err := r.m.fsys.Read(r.m.ctx, vfs.Handle(in.Fh), buf, int64(in.Offset))
 	if err != nil && n == 0 {
 		return nil, r.status("read", err)
 	}
@@ -305,7 +305,7 @@ func (r *raw) Write(cancel <-chan struct{}, in *gofuse.WriteIn, data []byte) (ui
 	if r.readOnly() {
 		return 0, gofuse.EROFS
 	}
-	n, err := r.m.fsys.Write(background, vfs.Handle(in.Fh), data, int64(in.Offset))
+	n, err := r.m.fsys.Write(r.m.ctx, vfs.Handle(in.Fh), data, int64(in.Offset))
 	if err != nil && n == 0 {
 		return 0, r.status("write", err)
 	}
@@ -314,7 +314,7 @@ func (r *raw) Write(cancel <-chan struct{}, in *gofuse.WriteIn, data []byte) (ui
 }
 
 func (r *raw) Flush(cancel <-chan struct{}, in *gofuse.FlushIn) gofuse.Status {
-	err := r.m.fsys.Flush(background, vfs.Handle(in.Fh))
+	err := r.m.fsys.Flush(r.m.ctx, vfs.Handle(in.Fh))
 	// The kernel sends no unlock when a process closes a file or dies: its
 	// POSIX locks on the file go with the FLUSH of each close.
 	r.m.opts.Locks.ReleasePOSIX(r.m.session, in.NodeId, in.LockOwner)
@@ -325,25 +325,25 @@ func (r *raw) Release(cancel <-chan struct{}, in *gofuse.ReleaseIn) {
 	if in.ReleaseFlags&gofuse.FUSE_RELEASE_FLOCK_UNLOCK != 0 {
 		r.m.opts.Locks.ReleaseFlock(r.m.session, in.NodeId, in.LockOwner)
 	}
-	if err := r.m.fsys.Release(background, vfs.Handle(in.Fh)); err != nil {
+	if err := r.m.fsys.Release(r.m.ctx, vfs.Handle(in.Fh)); err != nil {
 		r.m.errs.status("release", err)
 	}
 }
 
 func (r *raw) Fsync(cancel <-chan struct{}, in *gofuse.FsyncIn) gofuse.Status {
-	return r.status("fsync", r.m.fsys.Fsync(background, vfs.Handle(in.Fh)))
+	return r.status("fsync", r.m.fsys.Fsync(r.m.ctx, vfs.Handle(in.Fh)))
 }
 
 func (r *raw) Fallocate(cancel <-chan struct{}, in *gofuse.FallocateIn) gofuse.Status {
 	if r.readOnly() {
 		return gofuse.EROFS
 	}
-	err := r.m.fsys.Fallocate(background, vfs.Handle(in.Fh), int64(in.Offset), int64(in.Length), in.Mode)
+	err := r.m.fsys.Fallocate(r.m.ctx, vfs.Handle(in.Fh), int64(in.Offset), int64(in.Length), in.Mode)
 	return r.modified("fallocate", err)
 }
 
 func (r *raw) OpenDir(cancel <-chan struct{}, in *gofuse.OpenIn, out *gofuse.OpenOut) gofuse.Status {
-	h, err := r.m.fsys.OpenDir(background, r.caller(&in.InHeader), ino(&in.InHeader))
+	h, err := r.m.fsys.OpenDir(r.m.ctx, r.caller(&in.InHeader), ino(&in.InHeader))
 	if err != nil {
 		return r.status("opendir", err)
 	}
@@ -352,7 +352,7 @@ func (r *raw) OpenDir(cancel <-chan struct{}, in *gofuse.OpenIn, out *gofuse.Ope
 }
 
 func (r *raw) ReadDir(cancel <-chan struct{}, in *gofuse.ReadIn, out *gofuse.DirEntryList) gofuse.Status {
-	err := r.m.fsys.ReadDir(background, vfs.Handle(in.Fh), in.Offset, func(e vfs.DirEntry) bool {
+	err := r.m.fsys.ReadDir(r.m.ctx, vfs.Handle(in.Fh), in.Offset, func(e vfs.DirEntry) bool {
 		return out.AddDirEntry(gofuse.DirEntry{Name: e.Name, Ino: uint64(e.Ino), Mode: e.Mode, Off: e.Cookie})
 	})
 	return r.status("readdir", err)
@@ -367,7 +367,7 @@ func (r *raw) ReadDirPlus(cancel <-chan struct{}, in *gofuse.ReadIn, out *gofuse
 	// must not call back into the file system.
 	var ents []vfs.DirEntry
 	budget := int(in.Size)
-	err := r.m.fsys.ReadDir(background, vfs.Handle(in.Fh), in.Offset, func(e vfs.DirEntry) bool {
+	err := r.m.fsys.ReadDir(r.m.ctx, vfs.Handle(in.Fh), in.Offset, func(e vfs.DirEntry) bool {
 		budget -= direntPlusSize(e.Name)
 		if budget < 0 && len(ents) > 0 {
 			return false
@@ -386,7 +386,7 @@ func (r *raw) ReadDirPlus(cancel <-chan struct{}, in *gofuse.ReadIn, out *gofuse
 		if e.Name == "." || e.Name == ".." {
 			continue // a zero EntryOut: the kernel takes no reference
 		}
-		a, err := r.m.fsys.GetAttr(background, r.caller(&in.InHeader), e.Ino)
+		a, err := r.m.fsys.GetAttr(r.m.ctx, r.caller(&in.InHeader), e.Ino)
 		if err != nil {
 			continue // gone meanwhile: the name only
 		}
@@ -397,7 +397,7 @@ func (r *raw) ReadDirPlus(cancel <-chan struct{}, in *gofuse.ReadIn, out *gofuse
 }
 
 func (r *raw) ReleaseDir(in *gofuse.ReleaseIn) {
-	if err := r.m.fsys.ReleaseDir(background, vfs.Handle(in.Fh)); err != nil {
+	if err := r.m.fsys.ReleaseDir(r.m.ctx, vfs.Handle(in.Fh)); err != nil {
 		r.m.errs.status("releasedir", err)
 	}
 }
@@ -405,7 +405,7 @@ func (r *raw) ReleaseDir(in *gofuse.ReleaseIn) {
 func (r *raw) FsyncDir(cancel <-chan struct{}, in *gofuse.FsyncIn) gofuse.Status { return gofuse.OK }
 
 func (r *raw) StatFs(cancel <-chan struct{}, h *gofuse.InHeader, out *gofuse.StatfsOut) gofuse.Status {
-	s, err := r.m.fsys.StatFS(background, r.caller(h))
+	s, err := r.m.fsys.StatFS(r.m.ctx, r.caller(h))
 	if err != nil {
 		return r.status("statfs", err)
 	}
@@ -415,7 +415,7 @@ func (r *raw) StatFs(cancel <-chan struct{}, h *gofuse.InHeader, out *gofuse.Sta
 }
 
 func (r *raw) GetXAttr(cancel <-chan struct{}, h *gofuse.InHeader, name string, dest []byte) (uint32, gofuse.Status) {
-	v, err := r.m.fsys.GetXattr(background, r.caller(h), ino(h), name)
+	v, err := r.m.fsys.GetXattr(r.m.ctx, r.caller(h), ino(h), name)
 	if err != nil {
 		return 0, r.status("getxattr", err)
 	}
@@ -435,7 +435,7 @@ func sized(v, dest []byte) (uint32, gofuse.Status) {
 }
 
 func (r *raw) ListXAttr(cancel <-chan struct{}, h *gofuse.InHeader, dest []byte) (uint32, gofuse.Status) {
-	names, err := r.m.fsys.ListXattr(background, r.caller(h), ino(h))
+	names, err := r.m.fsys.ListXattr(r.m.ctx, r.caller(h), ino(h))
 	if err != nil {
 		return 0, r.status("listxattr", err)
 	}
@@ -451,12 +451,12 @@ func (r *raw) SetXAttr(cancel <-chan struct{}, in *gofuse.SetXAttrIn, name strin
 	if r.readOnly() {
 		return gofuse.EROFS
 	}
-	return r.modified("setxattr", r.m.fsys.SetXattr(background, r.caller(&in.InHeader), ino(&in.InHeader), name, data, int(in.Flags)))
+	return r.modified("setxattr", r.m.fsys.SetXattr(r.m.ctx, r.caller(&in.InHeader), ino(&in.InHeader), name, data, int(in.Flags)))
 }
 
 func (r *raw) RemoveXAttr(cancel <-chan struct{}, h *gofuse.InHeader, name string) gofuse.Status {
 	if r.readOnly() {
 		return gofuse.EROFS
 	}
-	return r.modified("removexattr", r.m.fsys.RemoveXattr(background, r.caller(h), ino(h), name))
+	return r.modified("removexattr", r.m.fsys.RemoveXattr(r.m.ctx, r.caller(h), ino(h), name))
 }

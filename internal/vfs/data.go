@@ -167,10 +167,13 @@ func (f *FS) Create(ctx context.Context, c Caller, parent Ino, name string, mode
 	if err != nil {
 		return Attr{}, 0, err
 	}
-	h, err := f.open(ctx, c, in.Ino, flags&^syscall.O_TRUNC, false)
-	if err != nil {
-		return Attr{}, 0, opErr("create", parent, name, err)
-	}
+	// The file was just created as a regular file that nobody else could
+	// have opened yet: attach a handle without reading it back.
+	f.mu.Lock()
+	st := f.acquireLocked(in.Ino)
+	st.opens++
+	f.mu.Unlock()
+	h := f.newHandle(&handle{ino: in.Ino, st: st, flags: flags &^ syscall.O_TRUNC, lastEnd: -1})
 	return attr(in), h, nil
 }
 
@@ -318,7 +321,7 @@ func (f *FS) Write(ctx context.Context, h Handle, p []byte, off int64) (int, err
 			f.opts.Logger.Warn("flush after write", "ino", hd.ino, "err", err)
 		}
 	}
-	f.notify(Change{Kind: ChangeData, Ino: hd.ino})
+	f.notify(ctx, Change{Kind: ChangeData, Ino: hd.ino})
 	return len(p), nil
 }
 
@@ -546,7 +549,7 @@ func (f *FS) truncate(ctx context.Context, c Caller, ino Ino, size uint64, h Han
 	f.truncateDirty(st, size)
 	st.size, st.loaded = size, true
 	clear(st.segs)
-	f.notify(Change{Kind: ChangeData, Ino: ino})
+	f.notify(ctx, Change{Kind: ChangeData, Ino: ino})
 	return nil
 }
 
@@ -669,7 +672,7 @@ func (f *FS) fallocate(ctx context.Context, hd *handle, off, length int64, mode 
 	}
 	st.size = newSize
 	clear(st.segs)
-	f.notify(Change{Kind: ChangeData, Ino: hd.ino})
+	f.notify(ctx, Change{Kind: ChangeData, Ino: hd.ino})
 	return nil
 }
 

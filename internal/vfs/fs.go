@@ -200,7 +200,18 @@ func (f *FS) Watch(fn func(Change)) (cancel func()) {
 	}
 }
 
-func (f *FS) notify(chs ...Change) {
+// originKey carries the origin of a call (see WithOrigin).
+type originKey struct{}
+
+// WithOrigin tags the calls made with ctx with a client id; the Changes they
+// cause carry it as Origin, so that a client can skip invalidating caches
+// for changes it made itself.
+func WithOrigin(ctx context.Context, id uint64) context.Context {
+	return context.WithValue(ctx, originKey{}, id)
+}
+
+func (f *FS) notify(ctx context.Context, chs ...Change) {
+	origin, _ := ctx.Value(originKey{}).(uint64)
 	f.mu.Lock()
 	if len(f.watchers) == 0 {
 		f.mu.Unlock()
@@ -212,6 +223,7 @@ func (f *FS) notify(chs ...Change) {
 	}
 	f.mu.Unlock()
 	for _, ch := range chs {
+		ch.Origin = origin
 		for _, w := range ws {
 			w(ch)
 		}

@@ -119,7 +119,9 @@ func TestBackgroundCompactionTriggers(t *testing.T) {
 		ok(t, e.store.View(ctx, func(tx meta.Tx) error {
 			return tx.ChunkExtents(a.Ino, func(_ uint64, c int) error { n = c; return nil })
 		}))
-		if n == 1 {
+		// Compaction may run once the tenth extent lands, before the last
+		// writes add theirs: any count under the threshold shows it ran.
+		if n < 10 {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -156,7 +156,7 @@ func (f *FS) createOp(ctx context.Context, op string, c Caller, parent Ino, name
 	if err != nil {
 		return in, opErr(op, parent, name, err)
 	}
-	f.notify(Change{Kind: ChangeEntry, Parent: parent, Name: name, Ino: in.Ino}, Change{Kind: ChangeAttr, Ino: parent})
+	f.notify(ctx, Change{Kind: ChangeEntry, Parent: parent, Name: name, Ino: in.Ino}, Change{Kind: ChangeAttr, Ino: parent})
 	return in, nil
 }
 
@@ -259,7 +259,7 @@ func (f *FS) Link(ctx context.Context, c Caller, ino, newParent Ino, newName str
 	if err != nil {
 		return Attr{}, opErr("link", newParent, newName, err)
 	}
-	f.notify(Change{Kind: ChangeEntry, Parent: newParent, Name: newName, Ino: ino}, Change{Kind: ChangeAttr, Ino: ino})
+	f.notify(ctx, Change{Kind: ChangeEntry, Parent: newParent, Name: newName, Ino: ino}, Change{Kind: ChangeAttr, Ino: ino})
 	f.overlay(&in)
 	return attr(in), nil
 }
@@ -362,7 +362,7 @@ func (f *FS) Unlink(ctx context.Context, c Caller, parent Ino, name string) erro
 	if err != nil {
 		return opErr("unlink", parent, name, err)
 	}
-	f.notify(Change{Kind: ChangeEntry, Parent: parent, Name: name, Ino: victim}, Change{Kind: ChangeAttr, Ino: victim},
+	f.notify(ctx, Change{Kind: ChangeEntry, Parent: parent, Name: name, Ino: victim}, Change{Kind: ChangeAttr, Ino: victim},
 		Change{Kind: ChangeAttr, Ino: parent})
 	return nil
 }
@@ -422,7 +422,7 @@ func (f *FS) Rmdir(ctx context.Context, c Caller, parent Ino, name string) error
 	if err != nil {
 		return opErr("rmdir", parent, name, err)
 	}
-	f.notify(Change{Kind: ChangeEntry, Parent: parent, Name: name, Ino: victim}, Change{Kind: ChangeAttr, Ino: parent})
+	f.notify(ctx, Change{Kind: ChangeEntry, Parent: parent, Name: name, Ino: victim}, Change{Kind: ChangeAttr, Ino: parent})
 	return nil
 }
 
@@ -505,7 +505,7 @@ func (f *FS) SetAttr(ctx context.Context, c Caller, ino Ino, in SetAttrIn) (Attr
 	if err != nil {
 		return Attr{}, opErr("setattr", ino, "", err)
 	}
-	f.notify(Change{Kind: ChangeAttr, Ino: ino})
+	f.notify(ctx, Change{Kind: ChangeAttr, Ino: ino})
 	f.overlay(&out)
 	return attr(out), nil
 }

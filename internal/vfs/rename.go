@@ -27,7 +27,7 @@ func (f *FS) Rename(ctx context.Context, c Caller, oldParent Ino, oldName string
 	if err != nil {
 		return opErr("rename", oldParent, oldName, err)
 	}
-	f.notify(chs...)
+	f.notify(ctx, chs...)
 	return nil
 }
 

@@ -166,6 +166,8 @@ const (
 // Change is emitted to watchers after a change is committed, so that kernel
 // caches of other mounts can be invalidated.
 type Change struct {
+	// Origin is the id the change's call carried (WithOrigin), or 0.
+	Origin uint64
 	Kind   ChangeKind
 	Ino    Ino
 	Parent Ino

@@ -113,7 +113,7 @@ func (f *FS) SetXattr(ctx context.Context, c Caller, ino Ino, name string, value
 	if err != nil {
 		return opErr("setxattr", ino, name, err)
 	}
-	f.notify(Change{Kind: ChangeAttr, Ino: ino})
+	f.notify(ctx, Change{Kind: ChangeAttr, Ino: ino})
 	return nil
 }
 
@@ -159,6 +159,6 @@ func (f *FS) RemoveXattr(ctx context.Context, c Caller, ino Ino, name string) er
 	if err != nil {
 		return opErr("removexattr", ino, name, err)
 	}
-	f.notify(Change{Kind: ChangeAttr, Ino: ino})
+	f.notify(ctx, Change{Kind: ChangeAttr, Ino: ino})
 	return nil
 }

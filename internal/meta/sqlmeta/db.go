@@ -33,6 +33,7 @@ type DB struct {
 	schema  sync.Once
 	errInit error
 	rebind  sync.Map // query → rebound query
+	stmts   sync.Map // stmtKey → *sql.Stmt
 }
 
 // New returns a DB over open database handles: write carries read-write
@@ -74,14 +75,54 @@ func OpenSQLite(path string) (*DB, error) {
 
 // Close closes the database handles if OpenSQLite opened them.
 func (db *DB) Close() error {
+	var err error
+	db.stmts.Range(func(k, v any) bool {
+		if st := v.(*sql.Stmt); st != nil {
+			err = errors.Join(err, st.Close())
+		}
+		db.stmts.Delete(k)
+		return true
+	})
 	if !db.owned {
-		return nil
+		return err
 	}
-	err := db.w.Close()
+	err = errors.Join(err, db.w.Close())
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())
 	}
 	return err
+}
+
+type stmtKey struct {
+	pool  *sql.DB
+	query string
+}
+
+// prepared returns query prepared on pool, or nil while it is not yet.
+// Transactions use it through Tx.StmtContext, which database/sql binds to
+// the transaction's connection, preparing it there only once per
+// connection: SQLite then parses each statement once instead of on every
+// call, which was most of the cost of a small transaction.
+//
+// A statement is prepared in the background on first use: preparing on the
+// pool from inside a transaction could wait forever for the connection
+// that transaction holds (the writer pool has one). Until it is ready the
+// caller runs the query unprepared.
+func (db *DB) prepared(pool *sql.DB, query string) *sql.Stmt {
+	key := stmtKey{pool, query}
+	v, loaded := db.stmts.LoadOrStore(key, (*sql.Stmt)(nil))
+	if loaded {
+		return v.(*sql.Stmt)
+	}
+	go func() {
+		st, err := pool.PrepareContext(context.Background(), db.q(query))
+		if err != nil {
+			db.stmts.Delete(key) // try again on a later use
+			return
+		}
+		db.stmts.Store(key, st)
+	}()
+	return nil
 }
 
 func (db *DB) q(query string) string {
@@ -189,7 +230,7 @@ func (s *Store) View(ctx context.Context, fn func(tx meta.Tx) error) error {
 		return s.classify(err)
 	}
 	defer tx.Rollback()
-	return fn(&sqlTx{s: s, tx: tx, ctx: ctx})
+	return fn(&sqlTx{s: s, tx: tx, ctx: ctx, pool: s.db.r})
 }
 
 // Update runs fn in a read-write transaction, retrying on conflicts.
@@ -214,7 +255,7 @@ func (s *Store) update(ctx context.Context, fn func(tx meta.Tx) error) error {
 	if err != nil {
 		return s.classify(err)
 	}
-	if err := fn(&sqlTx{s: s, tx: tx, ctx: ctx}); err != nil {
+	if err := fn(&sqlTx{s: s, tx: tx, ctx: ctx, pool: s.db.w}); err != nil {
 		tx.Rollback()
 		return err
 	}

@@ -13,9 +13,10 @@ import (
 )
 
 type sqlTx struct {
-	s   *Store
-	tx  *sql.Tx
-	ctx context.Context
+	s    *Store
+	tx   *sql.Tx
+	ctx  context.Context
+	pool *sql.DB // the handle tx was begun on, for prepared statements
 }
 
 // classify maps driver errors to the meta contract's sentinels.
@@ -31,17 +32,35 @@ func (t *sqlTx) classify(err error) error {
 	return t.s.classify(err)
 }
 
+// The query helpers run a statement prepared once per connection when one
+// is ready (DB.prepared), and the plain query otherwise.
+
 func (t *sqlTx) exec(query string, args ...any) (sql.Result, error) {
-	r, err := t.tx.ExecContext(t.ctx, t.s.db.q(query), args...)
+	var r sql.Result
+	var err error
+	if st := t.s.db.prepared(t.pool, query); st != nil {
+		r, err = t.tx.StmtContext(t.ctx, st).ExecContext(t.ctx, args...)
+	} else {
+		r, err = t.tx.ExecContext(t.ctx, t.s.db.q(query), args...)
+	}
 	return r, t.classify(err)
 }
 
 func (t *sqlTx) row(query string, args ...any) *sql.Row {
+	if st := t.s.db.prepared(t.pool, query); st != nil {
+		return t.tx.StmtContext(t.ctx, st).QueryRowContext(t.ctx, args...)
+	}
 	return t.tx.QueryRowContext(t.ctx, t.s.db.q(query), args...)
 }
 
 func (t *sqlTx) rows(query string, args ...any) (*sql.Rows, error) {
-	r, err := t.tx.QueryContext(t.ctx, t.s.db.q(query), args...)
+	var r *sql.Rows
+	var err error
+	if st := t.s.db.prepared(t.pool, query); st != nil {
+		r, err = t.tx.StmtContext(t.ctx, st).QueryContext(t.ctx, args...)
+	} else {
+		r, err = t.tx.QueryContext(t.ctx, t.s.db.q(query), args...)
+	}
 	return r, t.classify(err)
 }
 
