@@ -83,7 +83,7 @@
 //     wanting disk-backed /tmp passes a directory as Spec.TmpSource.
 //   - The root file system is the host's (read-only), not Amazon Linux.
 //   - Spec.PidsMax counts threads as well as processes; pids.max is set
-//     8 higher for the init's own threads.
+//     16 higher for the init's own threads.
 //   - No /dev/shm, as on Lambda; no seccomp filter.
 //   - The init is the whole program re-executed: in tarn about 9 MiB
 //     resident, most of it text shared with the server, and 3 MiB private

@@ -7,6 +7,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -27,8 +28,9 @@ func TestMain(m *testing.M) {
 
 const python = "/usr/bin/python3"
 
-// testCgroupParent keeps test sandboxes apart from a running server's.
-const testCgroupParent = "tarn-test"
+// testCgroupParent keeps test sandboxes apart from a running server's and
+// from those of other test processes.
+var testCgroupParent = "tarn-test-" + strconv.Itoa(os.Getpid())
 
 func requireRoot(t testing.TB) {
 	t.Helper()
