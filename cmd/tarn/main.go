@@ -9,9 +9,12 @@ import (
 	"syscall"
 
 	"tarn.dev/tarn/internal/cli"
+	"tarn.dev/tarn/internal/sandbox"
 )
 
 func main() {
+	// The binary re-executes itself as the init of each function sandbox.
+	sandbox.MaybeRunInit()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

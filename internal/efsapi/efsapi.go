@@ -55,8 +55,11 @@ type Config struct {
 	MountAddress string // IP address mount targets report (the file service's address)
 	Provisioner  Provisioner
 	Usage        Usage
-	Now          func() time.Time // nil: time.Now
-	Log          *slog.Logger     // nil: slog.Default()
+	// Authorize decides whether the caller of ctx may perform action on
+	// resource (an ARN); nil allows everything.
+	Authorize func(ctx context.Context, action, resource string) error
+	Now       func() time.Time // nil: time.Now
+	Log       *slog.Logger     // nil: slog.Default()
 }
 
 // API is the EFS control API handler.
@@ -74,29 +77,33 @@ func New(cfg Config) *API {
 		cfg.Log = slog.Default()
 	}
 	a := &API{cfg: cfg, mux: http.NewServeMux()}
-	routes := map[string]func(*http.Request) (int, any, error){
-		"POST /2015-02-01/file-systems":                         a.createFileSystem,
-		"GET /2015-02-01/file-systems":                          a.describeFileSystems,
-		"PUT /2015-02-01/file-systems/{FileSystemId}":           a.updateFileSystem,
-		"DELETE /2015-02-01/file-systems/{FileSystemId}":        a.deleteFileSystem,
-		"POST /2015-02-01/access-points":                        a.createAccessPoint,
-		"GET /2015-02-01/access-points":                         a.describeAccessPoints,
-		"DELETE /2015-02-01/access-points/{AccessPointId}":      a.deleteAccessPoint,
-		"POST /2015-02-01/mount-targets":                        a.createMountTarget,
-		"GET /2015-02-01/mount-targets":                         a.describeMountTargets,
-		"DELETE /2015-02-01/mount-targets/{MountTargetId}":      a.deleteMountTarget,
-		"PUT /2015-02-01/file-systems/{FileSystemId}/policy":    a.putFileSystemPolicy,
-		"GET /2015-02-01/file-systems/{FileSystemId}/policy":    a.describeFileSystemPolicy,
-		"DELETE /2015-02-01/file-systems/{FileSystemId}/policy": a.deleteFileSystemPolicy,
-		"POST /2015-02-01/resource-tags/{ResourceId}":           a.tagResource,
-		"GET /2015-02-01/resource-tags/{ResourceId}":            a.listTagsForResource,
-		"DELETE /2015-02-01/resource-tags/{ResourceId}":         a.untagResource,
-		"POST /2015-02-01/create-tags/{FileSystemId}":           a.createTags,
-		"POST /2015-02-01/delete-tags/{FileSystemId}":           a.deleteTags,
-		"GET /2015-02-01/tags/{FileSystemId}/":                  a.describeTags,
+	type route struct {
+		action string // IAM action, elasticfilesystem:<action>
+		h      func(*http.Request) (int, any, error)
 	}
-	for pattern, h := range routes {
-		a.mux.Handle(pattern, a.endpoint(h))
+	routes := map[string]route{
+		"POST /2015-02-01/file-systems":                         {"CreateFileSystem", a.createFileSystem},
+		"GET /2015-02-01/file-systems":                          {"DescribeFileSystems", a.describeFileSystems},
+		"PUT /2015-02-01/file-systems/{FileSystemId}":           {"UpdateFileSystem", a.updateFileSystem},
+		"DELETE /2015-02-01/file-systems/{FileSystemId}":        {"DeleteFileSystem", a.deleteFileSystem},
+		"POST /2015-02-01/access-points":                        {"CreateAccessPoint", a.createAccessPoint},
+		"GET /2015-02-01/access-points":                         {"DescribeAccessPoints", a.describeAccessPoints},
+		"DELETE /2015-02-01/access-points/{AccessPointId}":      {"DeleteAccessPoint", a.deleteAccessPoint},
+		"POST /2015-02-01/mount-targets":                        {"CreateMountTarget", a.createMountTarget},
+		"GET /2015-02-01/mount-targets":                         {"DescribeMountTargets", a.describeMountTargets},
+		"DELETE /2015-02-01/mount-targets/{MountTargetId}":      {"DeleteMountTarget", a.deleteMountTarget},
+		"PUT /2015-02-01/file-systems/{FileSystemId}/policy":    {"PutFileSystemPolicy", a.putFileSystemPolicy},
+		"GET /2015-02-01/file-systems/{FileSystemId}/policy":    {"DescribeFileSystemPolicy", a.describeFileSystemPolicy},
+		"DELETE /2015-02-01/file-systems/{FileSystemId}/policy": {"DeleteFileSystemPolicy", a.deleteFileSystemPolicy},
+		"POST /2015-02-01/resource-tags/{ResourceId}":           {"TagResource", a.tagResource},
+		"GET /2015-02-01/resource-tags/{ResourceId}":            {"ListTagsForResource", a.listTagsForResource},
+		"DELETE /2015-02-01/resource-tags/{ResourceId}":         {"UntagResource", a.untagResource},
+		"POST /2015-02-01/create-tags/{FileSystemId}":           {"CreateTags", a.createTags},
+		"POST /2015-02-01/delete-tags/{FileSystemId}":           {"DeleteTags", a.deleteTags},
+		"GET /2015-02-01/tags/{FileSystemId}/":                  {"DescribeTags", a.describeTags},
+	}
+	for pattern, rt := range routes {
+		a.mux.Handle(pattern, a.endpoint(a.authorized("elasticfilesystem:"+rt.action, rt.h)))
 	}
 	a.mux.Handle("/", a.endpoint(func(r *http.Request) (int, any, error) {
 		return 0, nil, awsapi.Errorf(http.StatusNotFound, "UnknownOperationException",
@@ -141,6 +148,42 @@ func (a *API) endpoint(h func(*http.Request) (int, any, error)) http.Handler {
 		}
 		awsapi.WriteJSON(w, status, body)
 	})
+}
+
+// authorized checks the caller's permission for action on the resource the
+// request names (a file system or access point ARN, or every file system of
+// the account for calls that name none) before running h.
+func (a *API) authorized(action string, h func(*http.Request) (int, any, error)) func(*http.Request) (int, any, error) {
+	return func(r *http.Request) (int, any, error) {
+		if a.cfg.Authorize != nil {
+			if err := a.cfg.Authorize(r.Context(), action, a.resourceARN(r)); err != nil {
+				return 0, nil, err
+			}
+		}
+		return h(r)
+	}
+}
+
+// resourceARN is the ARN of the resource a request acts on.
+func (a *API) resourceARN(r *http.Request) string {
+	id := r.PathValue("FileSystemId")
+	if id == "" {
+		id = r.PathValue("ResourceId")
+	}
+	if id == "" {
+		id = r.PathValue("AccessPointId")
+	}
+	if id == "" {
+		id = r.URL.Query().Get("FileSystemId")
+	}
+	id = a.localID(id)
+	switch {
+	case strings.HasPrefix(id, "fs-"):
+		return a.arn("file-system", id)
+	case strings.HasPrefix(id, "fsap-"):
+		return a.arn("access-point", id)
+	}
+	return a.arn("file-system", "*")
 }
 
 // decode reads and decodes the JSON body of r into v.

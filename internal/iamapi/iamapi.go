@@ -280,6 +280,10 @@ type xmlError struct {
 	RequestID string `xml:"RequestId"`
 }
 
+// WriteError renders err as an IAM query-protocol XML error, for callers
+// outside this package (the control front's signature errors).
+func WriteError(w http.ResponseWriter, reqID string, err error) { writeError(w, reqID, err) }
+
 func writeError(w http.ResponseWriter, reqID string, err error) {
 	var ae *awsapi.Error
 	if !errors.As(err, &ae) {

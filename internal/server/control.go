@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"tarn.dev/tarn/internal/awsapi"
+	"tarn.dev/tarn/internal/iamapi"
 	"tarn.dev/tarn/internal/sigv4"
 	"tarn.dev/tarn/internal/store"
 )
@@ -27,6 +28,7 @@ const maxRequestBody = 70 << 20
 type controlAPI struct {
 	services map[string]http.Handler // by SigV4 service name
 	verifier *sigv4.Verifier
+	auth     *iamapi.Authorizer // nil: every valid signature is trusted
 	skip     bool
 	log      *slog.Logger
 
@@ -96,13 +98,21 @@ func (c *controlAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if errors.As(err, &se) {
 				err = &awsapi.Error{Status: http.StatusForbidden, Code: se.Code, Message: se.Message}
 			}
-			awsapi.WriteError(w, r, styleFor(serviceForPath(r.URL.Path)), err)
+			c.writeError(w, r, claimedService(r), err)
 			return
 		}
 		if id.UnsignedPayload && len(body) > 0 {
-			awsapi.WriteError(w, r, styleFor(id.Service), &awsapi.Error{Status: http.StatusForbidden, Code: sigv4.CodeInvalidSignature,
+			c.writeError(w, r, id.Service, &awsapi.Error{Status: http.StatusForbidden, Code: sigv4.CodeInvalidSignature,
 				Message: "the signature does not cover the request body: sign the payload (presigned or UNSIGNED-PAYLOAD requests may not carry a body)"})
 			return
+		}
+		// The verifier caches secrets; the authorizer knows whether the
+		// key is still active and whose it is.
+		if c.auth != nil {
+			if _, err := c.auth.Principal(ctx, id.AccessKeyID); err != nil {
+				c.writeError(w, r, id.Service, err)
+				return
+			}
 		}
 		service = id.Service
 		r = r.WithContext(context.WithValue(ctx, identityKey{}, id))
@@ -138,6 +148,31 @@ func serviceForPath(p string) string {
 		return "apigateway"
 	}
 	return ""
+}
+
+// claimedService is the service a request says it is for: the service of
+// its credential scope, even when the signature does not verify, else a
+// guess from its path.
+func claimedService(r *http.Request) string {
+	cred := r.URL.Query().Get("X-Amz-Credential")
+	if a := r.Header.Get("Authorization"); a != "" {
+		if _, after, ok := strings.Cut(a, "Credential="); ok {
+			cred, _, _ = strings.Cut(after, ",")
+		}
+	}
+	if parts := strings.Split(cred, "/"); len(parts) == 5 {
+		return parts[3]
+	}
+	return serviceForPath(r.URL.Path)
+}
+
+// writeError renders err in the error format of service.
+func (c *controlAPI) writeError(w http.ResponseWriter, r *http.Request, service string, err error) {
+	if service == "iam" {
+		iamapi.WriteError(w, awsapi.RequestID(r.Context()), err)
+		return
+	}
+	awsapi.WriteError(w, r, styleFor(service), err)
 }
 
 func styleFor(service string) awsapi.BodyStyle {

@@ -21,6 +21,7 @@ import (
 	"tarn.dev/tarn/internal/datadir"
 	"tarn.dev/tarn/internal/efsapi"
 	"tarn.dev/tarn/internal/filesvc"
+	"tarn.dev/tarn/internal/iamapi"
 	"tarn.dev/tarn/internal/meta/sqlmeta"
 	"tarn.dev/tarn/internal/store"
 	"tarn.dev/tarn/internal/tarnapi"
@@ -53,6 +54,7 @@ type Server struct {
 	metaDB    *sqlmeta.DB
 	blocks    *disk.Store
 	files     *filesvc.Service
+	auth      *iamapi.Authorizer
 	lockFile  *os.File
 	logFile   *os.File
 	created   bool
@@ -113,7 +115,20 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.files = filesvc.New(filesvc.Config{DB: s.metaDB, Blobs: s.blocks, Log: s.cfg.Log})
 	s.control = newControlAPI(s.cfg, s.store, s.cfg.Log)
+	s.auth = iamapi.NewAuthorizer(s.store)
+	s.control.auth = s.auth
+	s.control.services["iam"] = iamapi.New(iamapi.Config{
+		Store:      s.store,
+		AccountID:  s.accountID,
+		Log:        s.cfg.Log,
+		Authorizer: s.auth,
+		Caller: func(ctx context.Context) (string, bool) {
+			id, ok := Caller(ctx)
+			return id.AccessKeyID, ok
+		},
+	})
 	s.control.services["elasticfilesystem"] = efsapi.New(efsapi.Config{
+		Authorize:    s.authorize,
 		Store:        s.store,
 		AccountID:    s.accountID,
 		Region:       s.cfg.Region,
@@ -195,6 +210,18 @@ func (s *Server) finishCreating(ctx context.Context) error {
 		s.cfg.Log.Info("finished creations interrupted by a crash", "resources", n)
 	}
 	return nil
+}
+
+// authorize checks the verified caller of ctx against IAM for action on
+// resource. Requests without a verified caller only exist when signatures
+// are skipped (benchmarks) and are allowed.
+func (s *Server) authorize(ctx context.Context, action, resource string) error {
+	id, ok := Caller(ctx)
+	if !ok {
+		return nil
+	}
+	return s.auth.Authorize(ctx, id.AccessKeyID, action, resource,
+		map[string][]string{"aws:SecureTransport": {"false"}})
 }
 
 // RootCredentials returns the root access key pair.
