@@ -50,8 +50,8 @@ func commands() []*command {
 // returns the process exit code.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	e := &env{stdout: stdout, stderr: stderr}
-	root := &command{name: "tarn", usage: "tarn COMMAND [ARGS]", sub: commands()}
-	if err := dispatch(ctx, e, root, args); err != nil {
+	root := &command{name: "tarn", usage: "tarn [--data DIR] COMMAND [ARGS]", sub: commands()}
+	if err := dispatch(ctx, e, root, hoistGlobalFlags(args)); err != nil {
 		var ue *usageError
 		if errors.As(err, &ue) {
 			fmt.Fprintf(stderr, "tarn: %s\n", ue.msg)
@@ -61,6 +61,28 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// hoistGlobalFlags moves the connection flags given before the command
+// (`tarn --data D fs ls`) to the end, where the command's own flag set
+// parses them.
+func hoistGlobalFlags(args []string) []string {
+	valued := map[string]bool{"data": true, "endpoint": true, "region": true}
+	var global []string
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		name, _, hasValue := strings.Cut(strings.TrimLeft(args[0], "-"), "=")
+		switch {
+		case name == "json":
+			global, args = append(global, args[0]), args[1:]
+		case valued[name] && hasValue:
+			global, args = append(global, args[0]), args[1:]
+		case valued[name] && len(args) > 1:
+			global, args = append(global, args[0], args[1]), args[2:]
+		default:
+			return append(args, global...)
+		}
+	}
+	return append(args, global...)
 }
 
 func dispatch(ctx context.Context, e *env, c *command, args []string) error {

@@ -10,12 +10,13 @@ import (
 )
 
 func mountCommand() *command {
-	return &command{name: "mount", usage: "tarn mount FS MOUNTPOINT [--read-only]", summary: "mount a file system on this host (served by the local server)",
+	return &command{name: "mount", usage: "tarn mount FS MOUNTPOINT [--access-point AP] [--read-only]", summary: "mount a file system on this host (served by the local server)",
 		run: func(ctx context.Context, e *env, args []string) error {
 			fs := flag.NewFlagSet("tarn mount", flag.ContinueOnError)
 			var cf clientFlags
 			cf.register(fs)
 			ro := fs.Bool("read-only", false, "mount read-only")
+			ap := fs.String("access-point", "", "mount through this access point (fsap-…): its user and root directory apply")
 			pos, err := parseInterleaved(fs, args)
 			if err != nil {
 				return err
@@ -39,23 +40,33 @@ func mountCommand() *command {
 				return err
 			}
 			var out mountView
-			in := map[string]any{"FileSystemId": deref(f.FileSystemId), "MountPoint": mp, "ReadOnly": *ro}
+			in := map[string]any{"FileSystemId": deref(f.FileSystemId), "MountPoint": mp, "ReadOnly": *ro, "AccessPointId": *ap}
 			if err := cf.callTarn(ctx, "POST", "/tarn/v1/mounts", in, &out); err != nil {
 				return err
 			}
 			if cf.json {
 				return printJSON(e.stdout, out)
 			}
-			fmt.Fprintf(e.stdout, "mounted %s at %s\n", out.FileSystemID, out.MountPoint)
+			via := ""
+			if out.AccessPointID != "" {
+				via = " through " + out.AccessPointID
+			}
+			mode := ""
+			if out.ReadOnly {
+				mode = " (read-only)"
+			}
+			fmt.Fprintf(e.stdout, "mounted %s%s at %s%s\n", out.FileSystemID, via, out.MountPoint, mode)
 			return nil
 		}}
 }
 
 type mountView struct {
-	FileSystemID string    `json:"FileSystemId"`
-	MountPoint   string    `json:"MountPoint"`
-	ReadOnly     bool      `json:"ReadOnly"`
-	Mounted      time.Time `json:"Mounted"`
+	FileSystemID  string    `json:"FileSystemId"`
+	AccessPointID string    `json:"AccessPointId,omitempty"`
+	MountPoint    string    `json:"MountPoint"`
+	ReadOnly      bool      `json:"ReadOnly"`
+	SquashRoot    bool      `json:"SquashRoot"`
+	Mounted       time.Time `json:"Mounted"`
 }
 
 func listMounts(ctx context.Context, e *env, cf *clientFlags) error {
@@ -74,9 +85,16 @@ func listMounts(ctx context.Context, e *env, cf *clientFlags) error {
 		if m.ReadOnly {
 			mode = "ro"
 		}
-		rows = append(rows, []string{m.FileSystemID, m.MountPoint, mode, m.Mounted.Local().Format("2006-01-02 15:04:05")})
+		if m.SquashRoot {
+			mode += ",root_squash"
+		}
+		ap := m.AccessPointID
+		if ap == "" {
+			ap = "-"
+		}
+		rows = append(rows, []string{m.FileSystemID, ap, m.MountPoint, mode, m.Mounted.Local().Format("2006-01-02 15:04:05")})
 	}
-	return printTable(e.stdout, []string{"FILE SYSTEM", "MOUNT POINT", "MODE", "SINCE"}, rows)
+	return printTable(e.stdout, []string{"FILE SYSTEM", "ACCESS POINT", "MOUNT POINT", "MODE", "SINCE"}, rows)
 }
 
 func umountCommand() *command {

@@ -8,15 +8,36 @@ import (
 	"sort"
 	"time"
 
+	"tarn.dev/tarn/internal/accesspoint"
 	"tarn.dev/tarn/internal/fuse"
+	"tarn.dev/tarn/internal/vfs"
 )
 
 // MountInfo describes a local mount.
 type MountInfo struct {
-	FileSystemID string
-	MountPoint   string
-	ReadOnly     bool
-	Mounted      time.Time
+	FileSystemID  string
+	AccessPointID string // "" for a mount of the whole file system
+	MountPoint    string
+	ReadOnly      bool
+	SquashRoot    bool
+	Mounted       time.Time
+}
+
+// MountOptions says how to mount: through an access point or not, and with
+// what the caller's IAM permissions allow (no ClientWrite: read-only; no
+// ClientRootAccess: root squashed).
+type MountOptions struct {
+	ReadOnly    bool
+	SquashRoot  bool
+	AccessPoint *AccessPoint
+}
+
+// AccessPoint is what a mount needs to know of an access point.
+type AccessPoint struct {
+	ID           string
+	PosixUser    *accesspoint.User         // nil: the caller's identity is trusted
+	Path         string                    // root directory, "/" for the whole file system
+	CreationInfo *accesspoint.CreationInfo // nil: the root must exist
 }
 
 type localMount struct {
@@ -25,8 +46,16 @@ type localMount struct {
 }
 
 // Mount mounts file system fsID at mountpoint on this host, served by this
-// process. The mount point must be an existing empty directory.
+// process. The mount point must be an existing directory.
 func (s *Service) Mount(ctx context.Context, fsID, mountpoint string, readOnly bool) (MountInfo, error) {
+	return s.MountWith(ctx, fsID, mountpoint, MountOptions{ReadOnly: readOnly})
+}
+
+// MountWith mounts file system fsID at mountpoint with opts. Through an
+// access point, the access point's root directory is created first if it is
+// missing and has CreationInfo (concurrent first mounts create it once), and
+// every request runs as the access point's user, confined to its root.
+func (s *Service) MountWith(ctx context.Context, fsID, mountpoint string, opts MountOptions) (MountInfo, error) {
 	if !validFSID(fsID) {
 		return MountInfo{}, fmt.Errorf("mount: %q is not a file system id", fsID)
 	}
@@ -51,16 +80,49 @@ func (s *Service) Mount(ctx context.Context, fsID, mountpoint string, readOnly b
 		return MountInfo{}, fmt.Errorf("mount point %s is already a tarn mount", mp)
 	}
 	s.mu.Unlock()
-	m, err := fuse.Mount(f, f.Watch, mp, fuse.Options{Locks: s.locks, ReadOnly: readOnly, FSName: "tarn:" + fsID,
-		Log: s.cfg.Log})
+	var fsys vfs.FileSystem = f
+	watch := f.Watch
+	fopts := fuse.Options{Locks: s.locks, ReadOnly: opts.ReadOnly, FSName: "tarn:" + fsID, Log: s.cfg.Log}
+	info := MountInfo{FileSystemID: fsID, MountPoint: mp, ReadOnly: opts.ReadOnly, SquashRoot: opts.SquashRoot}
+	if ap := opts.AccessPoint; ap != nil || opts.SquashRoot || opts.ReadOnly {
+		cfg := accesspoint.Config{SquashRoot: opts.SquashRoot, ReadOnly: opts.ReadOnly}
+		if ap != nil {
+			info.AccessPointID = ap.ID
+			fopts.FSName = "tarn:" + fsID + ":" + ap.ID
+			user := ap.PosixUser
+			if user != nil && opts.SquashRoot && user.UID == 0 {
+				user = &accesspoint.User{UID: accesspoint.NobodyID, GID: accesspoint.NobodyID}
+			}
+			root, err := accesspoint.EnsureRoot(ctx, f, ap.Path, ap.CreationInfo, user)
+			if err != nil {
+				return MountInfo{}, fmt.Errorf("mount %s through access point %s: %w", fsID, ap.ID, err)
+			}
+			cfg.PosixUser, cfg.Root = ap.PosixUser, root
+			if ap.PosixUser != nil {
+				// Every caller acts as the same user, so the kernel must not
+				// check permissions with the caller's own ids; names it has
+				// cached are safe to reuse, since all callers share one identity.
+				fopts.ServerPermissions = true
+				ttl := fuse.DefaultTimeout
+				fopts.EntryTimeout = &ttl
+			}
+		}
+		view, err := accesspoint.Wrap(f, cfg)
+		if err != nil {
+			return MountInfo{}, fmt.Errorf("mount %s: %w", fsID, err)
+		}
+		fsys, watch = view, view.Watch
+	}
+	m, err := fuse.Mount(fsys, watch, mp, fopts)
 	if err != nil {
 		return MountInfo{}, fmt.Errorf("mount %s at %s: %w", fsID, mp, err)
 	}
-	info := MountInfo{FileSystemID: fsID, MountPoint: mp, ReadOnly: readOnly, Mounted: time.Now()}
+	info.Mounted = time.Now()
 	s.mu.Lock()
 	s.mounts[mp] = &localMount{info: info, mount: m}
 	s.mu.Unlock()
-	s.cfg.Log.Info("mounted", "fs", fsID, "at", mp, "read_only", readOnly)
+	s.cfg.Log.Info("mounted", "fs", fsID, "access_point", info.AccessPointID, "at", mp, "read_only", opts.ReadOnly,
+		"squash_root", opts.SquashRoot)
 	return info, nil
 }
 

@@ -21,6 +21,7 @@ import (
 	"tarn.dev/tarn/internal/datadir"
 	"tarn.dev/tarn/internal/efsapi"
 	"tarn.dev/tarn/internal/filesvc"
+	"tarn.dev/tarn/internal/iam"
 	"tarn.dev/tarn/internal/iamapi"
 	"tarn.dev/tarn/internal/meta/sqlmeta"
 	"tarn.dev/tarn/internal/store"
@@ -137,7 +138,11 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		Usage:        s.files.Usage,
 		Log:          s.cfg.Log,
 	})
-	s.control.services[tarnapi.ServiceName] = tarnapi.New(s.files, s.store)
+	arn := func(kind, id string) string {
+		return fmt.Sprintf("arn:aws:elasticfilesystem:%s:%s:%s/%s", s.cfg.Region, s.accountID, kind, id)
+	}
+	s.control.services[tarnapi.ServiceName] = tarnapi.New(tarnapi.Config{Files: s.files, Store: s.store,
+		Access: s.clientAccess, ARN: arn})
 	if err := s.finishCreating(ctx); err != nil {
 		return nil, err
 	}
@@ -222,6 +227,37 @@ func (s *Server) authorize(ctx context.Context, action, resource string) error {
 	}
 	return s.auth.Authorize(ctx, id.AccessKeyID, action, resource,
 		map[string][]string{"aws:SecureTransport": {"false"}})
+}
+
+// clientAccess decides, as EFS does at mount time, what the verified caller
+// of ctx may do with a file system: its identity policies and the file
+// system's policy (the default policy when it has none) are evaluated for
+// ClientMount, ClientWrite and ClientRootAccess. Local mounts never leave
+// this host, so they count as secure transport.
+func (s *Server) clientAccess(ctx context.Context, fsID, fsArn, apArn string) (mount, write, root bool, principal string, err error) {
+	id, ok := Caller(ctx)
+	if !ok {
+		return true, true, true, "", nil
+	}
+	if principal, err = s.auth.Principal(ctx, id.AccessKeyID); err != nil {
+		return false, false, false, "", err
+	}
+	identity, err := s.auth.IdentityPolicies(ctx, principal)
+	if err != nil {
+		return false, false, false, principal, err
+	}
+	var fsPolicy *iam.Policy
+	doc, set, err := s.store.FileSystemPolicy(ctx, fsID)
+	if err != nil {
+		return false, false, false, principal, err
+	}
+	if set {
+		if fsPolicy, err = iam.Parse(doc); err != nil {
+			return false, false, false, principal, fmt.Errorf("policy of %s: %w", fsID, err)
+		}
+	}
+	mount, write, root = iam.ClientAccess(identity, fsPolicy, principal, fsArn, apArn, true)
+	return mount, write, root, principal, nil
 }
 
 // RootCredentials returns the root access key pair.

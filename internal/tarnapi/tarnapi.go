@@ -10,8 +10,10 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
+	"tarn.dev/tarn/internal/accesspoint"
 	"tarn.dev/tarn/internal/awsapi"
 	"tarn.dev/tarn/internal/filesvc"
 	"tarn.dev/tarn/internal/store"
@@ -23,22 +25,39 @@ const ServiceName = "tarn"
 
 // Files is what the API needs of the file service.
 type Files interface {
-	Mount(ctx context.Context, fsID, mountpoint string, readOnly bool) (filesvc.MountInfo, error)
+	MountWith(ctx context.Context, fsID, mountpoint string, opts filesvc.MountOptions) (filesvc.MountInfo, error)
 	Unmount(mountpoint string) error
 	Mounts() []filesvc.MountInfo
 	Fsck(ctx context.Context, fsID string, repair bool) (vfs.Report, error)
 }
 
+// ClientAccess decides what the caller of ctx may do with a file system
+// (reached through the access point apArn, or "" for none), as EFS decides
+// at mount time from IAM: ClientMount, ClientWrite, ClientRootAccess.
+type ClientAccess func(ctx context.Context, fsID, fsArn, apArn string) (mount, write, root bool, principal string, err error)
+
 // API is the handler of /tarn/v1/.
 type API struct {
-	files Files
-	store *store.Store
-	mux   *http.ServeMux
+	files  Files
+	store  *store.Store
+	access ClientAccess
+	arn    func(kind, id string) string
+	mux    *http.ServeMux
+}
+
+// Config configures the API.
+type Config struct {
+	Files  Files
+	Store  *store.Store
+	Access ClientAccess // nil: every caller may mount, write and act as root
+	// ARN returns the ARN of a file system or access point ("file-system",
+	// "access-point").
+	ARN func(kind, id string) string
 }
 
 // New returns the API handler.
-func New(files Files, st *store.Store) *API {
-	a := &API{files: files, store: st, mux: http.NewServeMux()}
+func New(cfg Config) *API {
+	a := &API{files: cfg.Files, store: cfg.Store, access: cfg.Access, arn: cfg.ARN, mux: http.NewServeMux()}
 	a.mux.Handle("GET /tarn/v1/mounts", a.endpoint(a.listMounts))
 	a.mux.Handle("POST /tarn/v1/mounts", a.endpoint(a.mount))
 	a.mux.Handle("DELETE /tarn/v1/mounts", a.endpoint(a.unmount))
@@ -75,14 +94,17 @@ func decode(r *http.Request, v any) error {
 }
 
 type mountOut struct {
-	FileSystemID string    `json:"FileSystemId"`
-	MountPoint   string    `json:"MountPoint"`
-	ReadOnly     bool      `json:"ReadOnly"`
-	Mounted      time.Time `json:"Mounted"`
+	FileSystemID  string    `json:"FileSystemId"`
+	AccessPointID string    `json:"AccessPointId,omitempty"`
+	MountPoint    string    `json:"MountPoint"`
+	ReadOnly      bool      `json:"ReadOnly"`
+	SquashRoot    bool      `json:"SquashRoot"`
+	Mounted       time.Time `json:"Mounted"`
 }
 
 func mountView(m filesvc.MountInfo) mountOut {
-	return mountOut{FileSystemID: m.FileSystemID, MountPoint: m.MountPoint, ReadOnly: m.ReadOnly, Mounted: m.Mounted.UTC()}
+	return mountOut{FileSystemID: m.FileSystemID, AccessPointID: m.AccessPointID, MountPoint: m.MountPoint,
+		ReadOnly: m.ReadOnly, SquashRoot: m.SquashRoot, Mounted: m.Mounted.UTC()}
 }
 
 func (a *API) listMounts(r *http.Request) (int, any, error) {
@@ -115,9 +137,10 @@ func (a *API) fileSystem(r *http.Request, id string) error {
 
 func (a *API) mount(r *http.Request) (int, any, error) {
 	var in struct {
-		FileSystemID string `json:"FileSystemId"`
-		MountPoint   string `json:"MountPoint"`
-		ReadOnly     bool   `json:"ReadOnly"`
+		FileSystemID  string `json:"FileSystemId"`
+		AccessPointID string `json:"AccessPointId"`
+		MountPoint    string `json:"MountPoint"`
+		ReadOnly      bool   `json:"ReadOnly"`
 	}
 	if err := decode(r, &in); err != nil {
 		return 0, nil, err
@@ -128,11 +151,62 @@ func (a *API) mount(r *http.Request) (int, any, error) {
 	if in.MountPoint == "" {
 		return 0, nil, awsapi.Errorf(http.StatusBadRequest, "ValidationException", "MountPoint is required")
 	}
-	m, err := a.files.Mount(r.Context(), in.FileSystemID, in.MountPoint, in.ReadOnly)
+	opts := filesvc.MountOptions{ReadOnly: in.ReadOnly}
+	apArn := ""
+	if in.AccessPointID != "" {
+		ap, err := a.store.AccessPoint(r.Context(), in.AccessPointID)
+		if errors.Is(err, store.ErrNotFound) {
+			return 0, nil, awsapi.Errorf(http.StatusNotFound, "AccessPointNotFound", "access point %s does not exist", in.AccessPointID)
+		}
+		if err != nil {
+			return 0, nil, err
+		}
+		if ap.FileSystemID != in.FileSystemID {
+			return 0, nil, awsapi.Errorf(http.StatusBadRequest, "BadRequest",
+				"access point %s belongs to file system %s, not %s", ap.ID, ap.FileSystemID, in.FileSystemID)
+		}
+		if ap.State != store.StateAvailable {
+			return 0, nil, awsapi.Errorf(http.StatusConflict, "IncorrectMountTargetState", "access point %s is %s", ap.ID, ap.State)
+		}
+		opts.AccessPoint = accessPoint(ap)
+		if a.arn != nil {
+			apArn = a.arn("access-point", ap.ID)
+		}
+	}
+	if a.access != nil {
+		fsArn := ""
+		if a.arn != nil {
+			fsArn = a.arn("file-system", in.FileSystemID)
+		}
+		mount, write, root, principal, err := a.access(r.Context(), in.FileSystemID, fsArn, apArn)
+		if err != nil {
+			return 0, nil, err
+		}
+		if !mount {
+			return 0, nil, awsapi.Errorf(http.StatusForbidden, "AccessDeniedException",
+				"%s is not authorized to perform elasticfilesystem:ClientMount on %s", principal, fsArn)
+		}
+		opts.ReadOnly = opts.ReadOnly || !write
+		opts.SquashRoot = !root
+	}
+	m, err := a.files.MountWith(r.Context(), in.FileSystemID, in.MountPoint, opts)
 	if err != nil {
 		return 0, nil, awsapi.Errorf(http.StatusBadRequest, "MountFailure", "%v", err)
 	}
 	return http.StatusOK, mountView(m), nil
+}
+
+// accessPoint converts an access point record for the file service.
+func accessPoint(ap store.AccessPoint) *filesvc.AccessPoint {
+	out := &filesvc.AccessPoint{ID: ap.ID, Path: ap.RootPath}
+	if pu := ap.PosixUser; pu != nil {
+		out.PosixUser = &accesspoint.User{UID: pu.UID, GID: pu.GID, Groups: pu.SecondaryGIDs}
+	}
+	if ci := ap.CreationInfo; ci != nil {
+		perm, _ := strconv.ParseUint(ci.Permissions, 8, 32) // validated at CreateAccessPoint
+		out.CreationInfo = &accesspoint.CreationInfo{OwnerUID: ci.OwnerUID, OwnerGID: ci.OwnerGID, Perm: uint32(perm)}
+	}
+	return out
 }
 
 func (a *API) unmount(r *http.Request) (int, any, error) {
