@@ -167,7 +167,9 @@ func TestAccessPointsAndClientAccessStory(t *testing.T) {
 			if err := root.call(nil, "iam", "create-user", "--user-name", u.name); err != nil {
 				return err
 			}
-			var out struct{ AccessKey struct{ AccessKeyId, SecretAccessKey string } }
+			var out struct {
+				AccessKey struct{ AccessKeyId, SecretAccessKey string }
+			}
 			if err := root.call(&out, "iam", "create-access-key", "--user-name", u.name); err != nil {
 				return err
 			}
