@@ -6,6 +6,7 @@ package fsbench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	gofuse "github.com/hanwen/go-fuse/v2/fuse"
 
 	"tarn.dev/tarn/internal/blob/disk"
+	"tarn.dev/tarn/internal/datadir"
 	"tarn.dev/tarn/internal/filesvc"
 	"tarn.dev/tarn/internal/meta/sqlmeta"
 )
@@ -75,12 +77,16 @@ func newTarn(ctx context.Context, base string) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	blocks, err := disk.Open(filepath.Join(data, "blocks"), disk.Options{})
+	// Configured as tarn server configures it: blocks written without their
+	// own fsyncs, one sync of the data directory per fsync or close.
+	blocks, err := disk.Open(filepath.Join(data, "blocks"), disk.Options{DeferSync: true})
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	files := filesvc.New(filesvc.Config{DB: db, Blobs: blocks, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	dir := datadir.Dir{Path: data}
+	sync := func(ctx context.Context) error { return errors.Join(blocks.Sync(ctx), dir.Sync()) }
+	files := filesvc.New(filesvc.Config{DB: db, Blobs: blocks, Sync: sync, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	const fsID = "fs-00000000000bench"
 	if _, err := files.Mount(ctx, fsID, mp, false); err != nil {
 		files.Close()

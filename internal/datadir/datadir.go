@@ -22,6 +22,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Dir is a data directory.
@@ -58,6 +60,20 @@ func (d Dir) Create() (created bool, err error) {
 		}
 	}
 	return created, nil
+}
+
+// Sync makes everything written under the directory durable, with one
+// syncfs(2) of the file system that holds it.
+func (d Dir) Sync() error {
+	f, err := os.Open(d.Path)
+	if err != nil {
+		return fmt.Errorf("sync data directory: %w", err)
+	}
+	defer f.Close()
+	if err := unix.Syncfs(int(f.Fd())); err != nil {
+		return fmt.Errorf("sync data directory: %w", err)
+	}
+	return nil
 }
 
 // Credentials is an access key pair.

@@ -30,7 +30,11 @@ type Config struct {
 	// VFS is the template of options for every file system; ID is set per
 	// file system.
 	VFS vfs.Options
-	Log *slog.Logger
+	// Sync, if set, makes blocks and metadata durable; it becomes every
+	// file system's vfs.Options.Sync (see there), so that Blobs may defer
+	// its own syncs.
+	Sync func(ctx context.Context) error
+	Log  *slog.Logger
 }
 
 // Service manages the file systems of this server.
@@ -52,6 +56,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.VFS.Logger == nil {
 		cfg.VFS.Logger = cfg.Log
+	}
+	if cfg.Sync != nil {
+		cfg.VFS.Sync = cfg.Sync
 	}
 	return &Service{cfg: cfg, locks: lock.New(lock.Config{}), stores: map[string]*sqlmeta.Store{},
 		open: map[string]*vfs.FS{}, mounts: map[string]*localMount{}}

@@ -111,10 +111,14 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if s.metaDB, err = sqlmeta.OpenSQLite(s.dir.Database()); err != nil {
 		return nil, err
 	}
-	if s.blocks, err = disk.Open(s.dir.Blocks(), disk.Options{}); err != nil {
+	// Blocks are written without their own fsyncs; an fsync or close of a
+	// file makes everything durable with one sync of the data directory
+	// (and of the block store, should blocks/ be another file system).
+	if s.blocks, err = disk.Open(s.dir.Blocks(), disk.Options{DeferSync: true}); err != nil {
 		return nil, fmt.Errorf("open block store: %w", err)
 	}
-	s.files = filesvc.New(filesvc.Config{DB: s.metaDB, Blobs: s.blocks, Log: s.cfg.Log})
+	sync := func(ctx context.Context) error { return errors.Join(s.blocks.Sync(ctx), s.dir.Sync()) }
+	s.files = filesvc.New(filesvc.Config{DB: s.metaDB, Blobs: s.blocks, Sync: sync, Log: s.cfg.Log})
 	s.control = newControlAPI(s.cfg, s.store, s.cfg.Log)
 	s.auth = iamapi.NewAuthorizer(s.store)
 	s.control.auth = s.auth

@@ -3,6 +3,7 @@ package vfs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"slices"
 	"sort"
@@ -29,6 +30,9 @@ type inode struct {
 	dirtyLen  int
 	dirtyTime time.Time
 	segs      map[uint64][]seg // visible segments per chunk
+	// flushedGen is the FS flush generation of this file's last flush; the
+	// file is durable once FS.syncedGen reaches it.
+	flushedGen uint64
 }
 
 // dext is a buffered write.
@@ -311,7 +315,7 @@ func (f *FS) Write(ctx context.Context, h Handle, p []byte, off int64) (int, err
 		}
 	}
 	before := st.dirtyLen
-	st.addDirty(uint64(off), p)
+	st.addDirty(uint64(off), p, f.opts.MaxDirtyPerFile)
 	f.dirty.Add(int64(st.dirtyLen - before))
 	st.size = max(st.size, uint64(off)+uint64(len(p)))
 	st.dirtyTime = f.opts.Now()
@@ -326,7 +330,10 @@ func (f *FS) Write(ctx context.Context, h Handle, p []byte, off int64) (int, err
 }
 
 // addDirty merges a write into the sorted buffer.
-func (st *inode) addDirty(off uint64, p []byte) {
+// addDirty buffers p at off. A large write starts a buffer with room for a
+// whole flush (limit bytes), so that the writes of a sequential stream
+// extend it in place instead of regrowing and copying it.
+func (st *inode) addDirty(off uint64, p []byte, limit int) {
 	end := off + uint64(len(p))
 	d := st.dirty
 	i := sort.Search(len(d), func(k int) bool { return d[k].end() >= off })
@@ -336,7 +343,12 @@ func (st *inode) addDirty(off uint64, p []byte) {
 	}
 	switch {
 	case i == j:
-		st.dirty = slices.Insert(d, i, dext{off: off, data: slices.Clone(p)})
+		buf := make([]byte, len(p), len(p))
+		if len(p) >= 128<<10 && limit > len(p) {
+			buf = make([]byte, len(p), limit)
+		}
+		copy(buf, p)
+		st.dirty = slices.Insert(d, i, dext{off: off, data: buf})
 		st.dirtyLen += len(p)
 	case j == i+1 && d[i].off <= off:
 		// Overwrite inside or extend one buffer (the sequential case).
@@ -491,6 +503,7 @@ func (f *FS) flushLocked(ctx context.Context, st *inode) error {
 	}
 	f.dirty.Add(-int64(total))
 	st.dirty, st.dirtyLen = nil, 0
+	st.flushedGen = f.flushGen.Add(1)
 	for c := range touched {
 		delete(st.segs, c)
 	}
@@ -686,8 +699,33 @@ func (f *FS) Fsync(ctx context.Context, h Handle) error {
 		return nil // directory changes are durable when they return
 	}
 	hd.st.mu.Lock()
-	defer hd.st.mu.Unlock()
-	return opErr("fsync", hd.ino, "", f.flushLocked(ctx, hd.st))
+	err = f.flushLocked(ctx, hd.st)
+	gen := hd.st.flushedGen
+	hd.st.mu.Unlock()
+	if err == nil {
+		err = f.syncTo(ctx, gen)
+	}
+	return opErr("fsync", hd.ino, "", err)
+}
+
+// syncTo makes every flush up to generation gen durable with Options.Sync,
+// unless an earlier call already did. One Sync covers the flushes of every
+// file, so concurrent fsyncs share it.
+func (f *FS) syncTo(ctx context.Context, gen uint64) error {
+	if f.opts.Sync == nil || gen == 0 || f.syncedGen.Load() >= gen {
+		return nil
+	}
+	f.syncMu.Lock()
+	defer f.syncMu.Unlock()
+	if f.syncedGen.Load() >= gen {
+		return nil
+	}
+	target := f.flushGen.Load()
+	if err := f.opts.Sync(ctx); err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	f.syncedGen.Store(target)
+	return nil
 }
 
 // Flush is called on every close(2) of a descriptor; it makes the written

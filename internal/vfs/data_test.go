@@ -2,10 +2,13 @@ package vfs_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"io/fs"
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -350,5 +353,41 @@ func TestRandomOperationsMatchModel(t *testing.T) {
 	must(e.fs.GC(ctx))
 	if r := must(e.fs.Fsck(ctx, false)); !r.OK() {
 		t.Errorf("fsck: %v", r.Problems)
+	}
+}
+
+func TestFsyncSyncsOnceForEveryFlushSinceTheLastSync(t *testing.T) {
+	var syncs atomic.Int64
+	e := newEnv(t, vfs.Options{Sync: func(context.Context) error { syncs.Add(1); return nil }})
+	_, h, err := e.fs.Create(ctx, vfs.Root, vfs.RootIno, "f", 0o644, syscall.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.fs.Fsync(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	if n := syncs.Load(); n != 0 {
+		t.Errorf("fsync with nothing written synced %d times, want 0", n)
+	}
+	if _, err := e.fs.Write(ctx, h, []byte("data"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.fs.Fsync(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.fs.Flush(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	if n := syncs.Load(); n != 1 {
+		t.Errorf("write, fsync, close synced %d times, want 1", n)
+	}
+	failing := newEnv(t, vfs.Options{Sync: func(context.Context) error { return syscall.EIO }})
+	_, h2, err := failing.fs.Create(ctx, vfs.Root, vfs.RootIno, "f", 0o644, syscall.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failing.fs.Write(ctx, h2, []byte("data"), 0)
+	if err := failing.fs.Fsync(ctx, h2); !errors.Is(err, syscall.EIO) {
+		t.Errorf("fsync when Sync fails: %v, want EIO", err)
 	}
 }

@@ -40,6 +40,12 @@ type Options struct {
 	CompactExtents int
 	// Capacity is the size StatFS reports. Default 8 EiB, like EFS.
 	Capacity uint64
+	// Sync, if set, makes the blocks and metadata written so far durable
+	// (for example a syncfs of the data directory). Fsync and Flush (close)
+	// call it after flushing, once for all files flushed since the last
+	// call; the stores then need not sync every write themselves. With Sync
+	// nil, the stores are expected to be durable when they return.
+	Sync func(ctx context.Context) error
 	// Now returns the current time. Default time.Now.
 	Now func() time.Time
 	// Logger receives background errors (GC, compaction). Default discards.
@@ -65,7 +71,7 @@ func (o *Options) defaults() error {
 		o.RootMode = 0o755
 	}
 	if o.MaxDirtyPerFile <= 0 {
-		o.MaxDirtyPerFile = 8 << 20
+		o.MaxDirtyPerFile = 32 << 20
 	}
 	if o.MaxDirty <= 0 {
 		o.MaxDirty = 128 << 20
@@ -109,6 +115,11 @@ type FS struct {
 	nextW    int
 
 	dirty atomic.Int64 // buffered bytes of all files
+
+	// Flushes are numbered; Options.Sync makes them durable in batches.
+	flushGen  atomic.Uint64 // last flush committed
+	syncedGen atomic.Uint64 // every flush up to this one is durable
+	syncMu    sync.Mutex    // one Sync at a time
 
 	bg      chan struct{} // wakes the background worker
 	compact chan chunkRef

@@ -3,6 +3,7 @@ package vfs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"slices"
 	"time"
@@ -137,6 +138,15 @@ func (f *FS) CompactChunk(ctx context.Context, ino Ino, chunk uint64) error {
 	if len(data) > 0 {
 		if err := f.putSlice(ctx, id, data); err != nil {
 			return err
+		}
+		// The old slices may be deleted once this commits: the new one
+		// must be durable first, or a power loss could lose data that was
+		// durable before.
+		if f.opts.Sync != nil {
+			if err := f.opts.Sync(ctx); err != nil {
+				f.deleteSlice(context.WithoutCancel(ctx), meta.Slice{ID: id, Size: uint64(len(data))})
+				return fmt.Errorf("compact: sync: %w", err)
+			}
 		}
 	}
 	abandoned := false

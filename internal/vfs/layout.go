@@ -141,19 +141,27 @@ func (f *FS) readFull(ctx context.Context, key string, p []byte, off int64) erro
 // putSlice writes data as the blocks of slice id. On failure it deletes the
 // blocks it wrote.
 func (f *FS) putSlice(ctx context.Context, id uint64, data []byte) error {
-	var err error
-	var written []string
+	// The blocks of a slice are stored in parallel: each Put waits for its
+	// own fsync, and overlapping them keeps the disk busy.
+	type result struct {
+		key string
+		err error
+	}
+	var keys []string
+	results := make(chan result)
 	blocks(uint64(len(data)), func(i int, off uint64, n int) {
-		if err != nil {
-			return
-		}
 		key := f.blockKey(id, i)
-		if err = f.blobs.Put(ctx, key, data[off:off+uint64(n)]); err == nil {
-			written = append(written, key)
-		}
+		keys = append(keys, key)
+		go func() { results <- result{key, f.blobs.Put(ctx, key, data[off:off+uint64(n)])} }()
 	})
+	var err error
+	for range keys {
+		if r := <-results; r.err != nil && err == nil {
+			err = r.err
+		}
+	}
 	if err != nil {
-		for _, k := range written {
+		for _, k := range keys {
 			f.blobs.Delete(context.WithoutCancel(ctx), k)
 		}
 		return fmt.Errorf("write slice %d: %w", id, err)

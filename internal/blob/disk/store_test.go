@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"tarn.dev/tarn/internal/blob"
+	"tarn.dev/tarn/internal/blob/blobtest"
 	"tarn.dev/tarn/internal/blob/disk"
 )
 
@@ -200,4 +202,20 @@ func TestUsageIsCountedAtOpenAndKept(t *testing.T) {
 	s.Close()
 	s = open(t, dir)
 	check("reopen", usage{47, 2})
+}
+
+func TestDeferredSyncStoresObjectsWhole(t *testing.T) {
+	blobtest.Run(t, func(t *testing.T) blob.Store {
+		s, err := disk.Open(t.TempDir(), disk.Options{DeferSync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := s.Sync(context.Background()); err != nil {
+				t.Errorf("Sync: %v", err)
+			}
+			s.Close()
+		})
+		return s
+	})
 }
