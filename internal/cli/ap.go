@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"strconv"
 	"strings"
@@ -29,9 +28,7 @@ func parseUint32(s, what string) (int64, error) {
 }
 
 func apCreate(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("tarn ap create", flag.ContinueOnError)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := newFlags("tarn ap create")
 	uid := fs.String("uid", "", "POSIX user id forced on every request")
 	gid := fs.String("gid", "", "POSIX group id forced on every request")
 	groups := fs.String("groups", "", "secondary group ids, comma-separated")
@@ -139,9 +136,7 @@ func apView(a types.AccessPointDescription) map[string]any {
 }
 
 func apList(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("tarn ap ls", flag.ContinueOnError)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := newFlags("tarn ap ls")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -198,9 +193,7 @@ func apList(ctx context.Context, e *env, args []string) error {
 }
 
 func apRemove(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("tarn ap rm", flag.ContinueOnError)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := newFlags("tarn ap rm")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err

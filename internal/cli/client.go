@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/efs"
+	"github.com/aws/aws-sdk-go-v2/service/efs/types"
 	"github.com/aws/smithy-go"
 
 	"tarn.dev/tarn/internal/datadir"
@@ -97,4 +99,32 @@ func describeError(err error) string {
 		return fmt.Sprintf("%s: %s", ae.ErrorCode(), ae.ErrorMessage())
 	}
 	return err.Error()
+}
+
+// newFlags returns the flag set of command name with the client flags
+// registered on it.
+func newFlags(name string) (*flag.FlagSet, *clientFlags) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	cf := &clientFlags{}
+	cf.register(fs)
+	return fs, cf
+}
+
+// oneFileSystem parses args, which must name exactly one file system (by id
+// or Name), and returns an EFS client and that file system.
+func (c *clientFlags) oneFileSystem(ctx context.Context, fs *flag.FlagSet, args []string) (*efs.Client, types.FileSystemDescription, error) {
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return nil, types.FileSystemDescription{}, err
+	}
+	ref, err := oneArg(pos, "file system")
+	if err != nil {
+		return nil, types.FileSystemDescription{}, err
+	}
+	client, err := c.efs()
+	if err != nil {
+		return nil, types.FileSystemDescription{}, err
+	}
+	f, err := resolveFS(ctx, client, ref)
+	return client, f, err
 }

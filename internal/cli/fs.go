@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -47,9 +46,7 @@ func randomToken() string {
 }
 
 func fsCreate(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("tarn fs create", flag.ContinueOnError)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := newFlags("tarn fs create")
 	name := fs.String("name", "", "Name tag")
 	token := fs.String("token", "", "creation token for idempotency (default: random)")
 	perf := fs.String("performance-mode", "generalPurpose", "generalPurpose or maxIO")
@@ -127,9 +124,7 @@ func fsView(f types.FileSystemDescription) map[string]any {
 }
 
 func fsList(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("tarn fs ls", flag.ContinueOnError)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := newFlags("tarn fs ls")
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return err
 	}
@@ -208,22 +203,8 @@ func oneArg(pos []string, what string) (string, error) {
 }
 
 func fsShow(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("tarn fs show", flag.ContinueOnError)
-	var cf clientFlags
-	cf.register(fs)
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return err
-	}
-	ref, err := oneArg(pos, "file system")
-	if err != nil {
-		return err
-	}
-	client, err := cf.efs()
-	if err != nil {
-		return err
-	}
-	f, err := resolveFS(ctx, client, ref)
+	fs, cf := newFlags("tarn fs show")
+	_, f, err := cf.oneFileSystem(ctx, fs, args)
 	if err != nil {
 		return err
 	}
@@ -242,24 +223,10 @@ func fsShow(ctx context.Context, e *env, args []string) error {
 }
 
 func fsUpdate(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("tarn fs update", flag.ContinueOnError)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := newFlags("tarn fs update")
 	tput := fs.String("throughput-mode", "", "bursting, provisioned or elastic")
 	mibps := fs.Float64("provisioned-mibps", 0, "provisioned throughput in MiB/s")
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return err
-	}
-	ref, err := oneArg(pos, "file system")
-	if err != nil {
-		return err
-	}
-	client, err := cf.efs()
-	if err != nil {
-		return err
-	}
-	f, err := resolveFS(ctx, client, ref)
+	client, f, err := cf.oneFileSystem(ctx, fs, args)
 	if err != nil {
 		return err
 	}
@@ -288,9 +255,7 @@ func fsUpdate(ctx context.Context, e *env, args []string) error {
 }
 
 func fsRemove(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("tarn fs rm", flag.ContinueOnError)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := newFlags("tarn fs rm")
 	force := fs.Bool("force", false, "delete the file system's access points and mount targets first")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -347,24 +312,10 @@ func removeDependents(ctx context.Context, client *efs.Client, fsID string) erro
 }
 
 func fsPolicy(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("tarn fs policy", flag.ContinueOnError)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := newFlags("tarn fs policy")
 	set := fs.String("set", "", "set the policy from FILE (- for standard input)")
 	del := fs.Bool("delete", false, "delete the policy (the default policy applies)")
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return err
-	}
-	ref, err := oneArg(pos, "file system")
-	if err != nil {
-		return err
-	}
-	client, err := cf.efs()
-	if err != nil {
-		return err
-	}
-	f, err := resolveFS(ctx, client, ref)
+	client, f, err := cf.oneFileSystem(ctx, fs, args)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"net/url"
 	"path/filepath"
@@ -12,9 +11,7 @@ import (
 func mountCommand() *command {
 	return &command{name: "mount", usage: "tarn mount FS MOUNTPOINT [--access-point AP] [--read-only]", summary: "mount a file system on this host (served by the local server)",
 		run: func(ctx context.Context, e *env, args []string) error {
-			fs := flag.NewFlagSet("tarn mount", flag.ContinueOnError)
-			var cf clientFlags
-			cf.register(fs)
+			fs, cf := newFlags("tarn mount")
 			ro := fs.Bool("read-only", false, "mount read-only")
 			ap := fs.String("access-point", "", "mount through this access point (fsap-…): its user and root directory apply")
 			pos, err := parseInterleaved(fs, args)
@@ -22,7 +19,7 @@ func mountCommand() *command {
 				return err
 			}
 			if len(pos) == 0 {
-				return listMounts(ctx, e, &cf)
+				return listMounts(ctx, e, cf)
 			}
 			if len(pos) != 2 {
 				return usagef("usage: tarn mount FS MOUNTPOINT")
@@ -100,9 +97,7 @@ func listMounts(ctx context.Context, e *env, cf *clientFlags) error {
 func umountCommand() *command {
 	return &command{name: "umount", usage: "tarn umount MOUNTPOINT...", summary: "unmount tarn mounts",
 		run: func(ctx context.Context, e *env, args []string) error {
-			fs := flag.NewFlagSet("tarn umount", flag.ContinueOnError)
-			var cf clientFlags
-			cf.register(fs)
+			fs, cf := newFlags("tarn umount")
 			pos, err := parseInterleaved(fs, args)
 			if err != nil {
 				return err
@@ -127,9 +122,7 @@ func umountCommand() *command {
 func fsckCommand() *command {
 	return &command{name: "fsck", usage: "tarn fsck FS [--repair]", summary: "check a file system's metadata and blocks (--repair fixes them)",
 		run: func(ctx context.Context, e *env, args []string) error {
-			fs := flag.NewFlagSet("tarn fsck", flag.ContinueOnError)
-			var cf clientFlags
-			cf.register(fs)
+			fs, cf := newFlags("tarn fsck")
 			repair := fs.Bool("repair", false, "repair what is found")
 			pos, err := parseInterleaved(fs, args)
 			if err != nil {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,23 +17,9 @@ func mtCommand() *command {
 }
 
 func mtCreate(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("tarn mt create", flag.ContinueOnError)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := newFlags("tarn mt create")
 	subnet := fs.String("subnet", "subnet-00000000", "subnet id to record")
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return err
-	}
-	ref, err := oneArg(pos, "file system")
-	if err != nil {
-		return err
-	}
-	client, err := cf.efs()
-	if err != nil {
-		return err
-	}
-	f, err := resolveFS(ctx, client, ref)
+	client, f, err := cf.oneFileSystem(ctx, fs, args)
 	if err != nil {
 		return err
 	}
@@ -51,22 +36,8 @@ func mtCreate(ctx context.Context, e *env, args []string) error {
 }
 
 func mtList(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("tarn mt ls", flag.ContinueOnError)
-	var cf clientFlags
-	cf.register(fs)
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return err
-	}
-	ref, err := oneArg(pos, "file system")
-	if err != nil {
-		return err
-	}
-	client, err := cf.efs()
-	if err != nil {
-		return err
-	}
-	f, err := resolveFS(ctx, client, ref)
+	fs, cf := newFlags("tarn mt ls")
+	client, f, err := cf.oneFileSystem(ctx, fs, args)
 	if err != nil {
 		return err
 	}
@@ -90,9 +61,7 @@ func mtList(ctx context.Context, e *env, args []string) error {
 }
 
 func mtRemove(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("tarn mt rm", flag.ContinueOnError)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := newFlags("tarn mt rm")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
