@@ -35,8 +35,9 @@
 //   - init failure: the error the runtime posted (Runtime.ImportModuleError,
 //     Runtime.HandlerNotFound …), or Runtime.ExitError when it exited
 //     without posting; init is bounded by Config.InitTimeout;
-//   - a response over 6 MiB: Function.ResponseSizeTooLarge (the runtime
-//     carries on, as on Lambda).
+//   - a response over 6 MiB: Function.ResponseSizeTooLarge; the
+//     environment is reset too, as its runtime may still be writing the
+//     refused body.
 //
 // A handler that forks without end is bounded by pids.max (Config.PidsMax,
 // 1,024 as on Lambda) and its CPU quota; one that fills /tmp gets ENOSPC;

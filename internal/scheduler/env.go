@@ -20,6 +20,8 @@ import (
 // ran out of memory.
 const ErrorTypeOutOfMemory = "Runtime.OutOfMemory"
 
+var errResetAfterLargeResponse = errors.New("reset after an oversized response")
+
 // env is one execution environment: a sandbox running the runtime, its own
 // Runtime API on a loopback port, and its log stream.
 type env struct {
@@ -209,6 +211,11 @@ func (e *env) invoke(ctx context.Context, req Request) (Response, error) {
 		e.out.log(res.Error.Message + "\n" + res.Error.Type)
 	}
 	resp := e.finish(req.RequestID, first, res, status)
+	if err == nil && res.Error != nil && res.Error.Type == runtimeapi.ErrorTypeResponseSizeTooLarge {
+		// The runtime may still be sending the body the Runtime API
+		// refused; start afresh rather than guess its state.
+		err = errResetAfterLargeResponse
+	}
 	if err != nil && ctx.Err() != nil {
 		return resp, fmt.Errorf("invoke %q: %w", fn.Name, ctx.Err())
 	}

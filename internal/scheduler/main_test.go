@@ -109,7 +109,7 @@ func codeDir(t testing.TB, files map[string]string) string {
 func pyFunction(t testing.TB, name, code string) Function {
 	return Function{
 		Name: name, Runtime: "python3.12", Handler: "lambda_function.handler",
-		CodeDir: codeDir(t, map[string]string{"lambda_function.py": code}),
+		CodeDir:  codeDir(t, map[string]string{"lambda_function.py": code}),
 		MemoryMB: 256, Timeout: 30 * time.Second, Revision: "1",
 	}
 }
@@ -122,7 +122,6 @@ func sharedDir(t testing.TB) (string, Mount) {
 	return dir, Mount{HostPath: dir, LocalMountPath: "/mnt/shared"}
 }
 
-var reqSeq struct{ n int64 }
 
 func (w *world) invoke(fn Function, payload string) (Response, error) {
 	id := "req-" + strconv.FormatInt(time.Now().UnixNano(), 36)
