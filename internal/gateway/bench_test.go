@@ -11,7 +11,9 @@ import (
 // lookup, event encoding, result mapping and response writing, with an
 // invoker that answers at once. Compare with BenchmarkInvokerAlone.
 func BenchmarkOverhead(b *testing.B) {
-	inv := invokerFunc(func(context.Context, string, []byte) ([]byte, string, error) { return []byte(`"Hello from EFS!"`), "", nil })
+	inv := invokerFunc(func(context.Context, string, []byte) ([]byte, string, error) {
+		return []byte(`"Hello from EFS!"`), "", nil
+	})
 	h, _ := newHandler(b, inv, wallAPI("2.0"))
 	body := "Hello from EFS!"
 	b.ReportAllocs()
@@ -32,7 +34,9 @@ func BenchmarkOverhead(b *testing.B) {
 // BenchmarkInvokerAlone is the baseline: the request objects and the fake
 // invocation without the gateway.
 func BenchmarkInvokerAlone(b *testing.B) {
-	inv := invokerFunc(func(context.Context, string, []byte) ([]byte, string, error) { return []byte(`"Hello from EFS!"`), "", nil })
+	inv := invokerFunc(func(context.Context, string, []byte) ([]byte, string, error) {
+		return []byte(`"Hello from EFS!"`), "", nil
+	})
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {

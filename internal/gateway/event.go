@@ -296,7 +296,7 @@ func eventV1For(in *inbound, m *matched) eventV1 {
 		AccountID: m.accountID, APIID: m.apiID, DomainName: domain, DomainPrefix: domainPrefix(domain),
 		ExtendedRequestID: in.requestID, HTTPMethod: in.method,
 		Identity: identityV1{SourceIP: in.sourceIP, UserAgent: strings.Join(in.header["User-Agent"], ",")},
-		Path: in.path, Protocol: in.protocol, RequestID: in.requestID,
+		Path:     in.path, Protocol: in.protocol, RequestID: in.requestID,
 		RequestTime: in.at.UTC().Format(timeLayout), RequestTimeEpoch: in.at.UnixMilli(),
 		ResourceID: m.routeKey.String(), ResourcePath: resource, Stage: m.stage,
 	}

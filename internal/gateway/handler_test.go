@@ -222,7 +222,9 @@ func TestPanicsBecome500(t *testing.T) {
 
 type panicSource struct{}
 
-func (panicSource) APIDefinitions(context.Context) ([]store.APIDefinition, error) { panic("store gone") }
+func (panicSource) APIDefinitions(context.Context) ([]store.APIDefinition, error) {
+	panic("store gone")
+}
 
 func TestFindingTheAPI(t *testing.T) {
 	single := []store.APIDefinition{apiDef("abc1234567", "2.0", []string{"ANY /MessageWall"},
