@@ -122,10 +122,9 @@ func sharedDir(t testing.TB) (string, Mount) {
 	return dir, Mount{HostPath: dir, LocalMountPath: "/mnt/shared"}
 }
 
-
 func (w *world) invoke(fn Function, payload string) (Response, error) {
 	id := "req-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	return w.s.Invoke(ctx, fn, Request{RequestID: id, Payload: []byte(payload)})
 }
