@@ -1,0 +1,5 @@
+//go:build !unix
+
+package lambdaapi
+
+const noFollow = 0
