@@ -130,7 +130,9 @@ func TestCreateFunctionRejectsBadInput(t *testing.T) {
 		{"timeout", func(in *lambda.CreateFunctionInput) { in.Timeout = aws.Int32(300000) }, "ValidationException",
 			"1 validation error detected: Value '300000' at 'timeout' failed to satisfy constraint: Member must have value less than or equal to 900"},
 		{"memory", func(in *lambda.CreateFunctionInput) { in.MemorySize = aws.Int32(64) }, "ValidationException", "at 'memorySize'"},
-		{"ephemeral", func(in *lambda.CreateFunctionInput) { in.EphemeralStorage = &types.EphemeralStorage{Size: aws.Int32(100)} }, "ValidationException", "at 'ephemeralStorage.size'"},
+		{"ephemeral", func(in *lambda.CreateFunctionInput) {
+			in.EphemeralStorage = &types.EphemeralStorage{Size: aws.Int32(100)}
+		}, "ValidationException", "at 'ephemeralStorage.size'"},
 		{"unknown runtime", func(in *lambda.CreateFunctionInput) { in.Runtime = "cobol9" }, "InvalidParameterValueException",
 			"Value cobol9 at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [provided.al2, provided.al2023, python3.10"},
 		{"deprecated runtime", func(in *lambda.CreateFunctionInput) { in.Runtime = "python2.7" }, "InvalidParameterValueException", "is no longer supported"},
