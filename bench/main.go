@@ -12,11 +12,13 @@ import (
 	"os/signal"
 	"sort"
 
+	"tarn.dev/tarn/bench/apbench"
 	"tarn.dev/tarn/bench/controlapi"
 	"tarn.dev/tarn/bench/fsbench"
 )
 
 var benchmarks = map[string]func(ctx context.Context) error{
+	"ap":         apbench.Run,
 	"controlapi": controlapi.Run,
 	"fs":         fsbench.Run,
 	"fsmem":      fsbench.RunMemory,
