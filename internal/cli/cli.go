@@ -43,6 +43,7 @@ func commands() []*command {
 		mountCommand(),
 		umountCommand(),
 		fsckCommand(),
+		apiCommand(),
 	}
 }
 
