@@ -117,31 +117,6 @@ func TestAccessPointsAndClientAccessStory(t *testing.T) {
 	write(t, filepath.Join(plain, "root-only"), "root only", 0o600)
 	mkdir(t, filepath.Join(plain, "drop"), 0o777|os.ModeSticky)
 
-	t.Run("malformed policies are refused with their position", func(t *testing.T) {
-		cases := []struct {
-			name, doc, want string
-		}{
-			{"syntax error", "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\"Effect\": \"Allow\" \"Action\": \"x\"}\n  ]\n}",
-				"line 4, column 24"},
-			{"unknown effect", "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\"Effect\": \"Perhaps\", \"Principal\": {\"AWS\": \"*\"}, \"Action\": \"elasticfilesystem:ClientMount\"}\n  ]\n}",
-				"line 4, column 16"},
-			{"no principal", "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\"Effect\": \"Allow\", \"Action\": \"elasticfilesystem:ClientMount\"}\n  ]\n}",
-				"line 4, column 5"},
-		}
-		for _, c := range cases {
-			t.Run(c.name, func(t *testing.T) {
-				path := filepath.Join(t.TempDir(), "policy.json")
-				write(t, path, c.doc, 0o644)
-				msg := root.mustFail("InvalidPolicyException", "efs", "put-file-system-policy", "--file-system-id", fsID, "--policy", "file://"+path)
-				if !strings.Contains(msg, c.want) {
-					t.Errorf("put-file-system-policy: %s\nwant the position %q", msg, c.want)
-				}
-			})
-		}
-		// Nothing was stored: the default policy is still in force.
-		root.mustFail("PolicyNotFound", "efs", "describe-file-system-policy", "--file-system-id", fsID)
-	})
-
 	// Users, each with the permission to find the file system:
 	// reader has the managed read-only client policy, fsreader is allowed to
 	// mount by the file-system policy alone, squashed may write but not act
@@ -211,6 +186,49 @@ func TestAccessPointsAndClientAccessStory(t *testing.T) {
 	policyPath := filepath.Join(t.TempDir(), "policy.json")
 	write(t, policyPath, policy, 0o644)
 	root.must(nil, "efs", "put-file-system-policy", "--file-system-id", fsID, "--policy", "file://"+policyPath)
+
+	t.Run("malformed policies are refused with their position", func(t *testing.T) {
+		cases := []struct {
+			name, doc, want string
+			identity        bool // malformed as an identity policy too
+		}{
+			{"syntax error", "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\"Effect\": \"Allow\" \"Action\": \"x\"}\n  ]\n}",
+				"line 4, column 24", true},
+			{"unknown effect", "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\"Effect\": \"Perhaps\", \"Principal\": {\"AWS\": \"*\"}, \"Action\": \"elasticfilesystem:ClientMount\"}\n  ]\n}",
+				"line 4, column 16", true},
+			{"no principal", "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\"Effect\": \"Allow\", \"Action\": \"elasticfilesystem:ClientMount\"}\n  ]\n}",
+				"line 4, column 5", false},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				path := filepath.Join(t.TempDir(), "policy.json")
+				write(t, path, c.doc, 0o644)
+				msg := root.mustFail("InvalidPolicyException", "efs", "put-file-system-policy", "--file-system-id", fsID, "--policy", "file://"+path)
+				if !strings.Contains(msg, c.want) {
+					t.Errorf("put-file-system-policy: %s\nwant the position %q", msg, c.want)
+				}
+				if !c.identity {
+					return
+				}
+				msg = root.mustFail("MalformedPolicyDocument", "iam", "put-user-policy", "--user-name", "reader",
+					"--policy-name", "malformed", "--policy-document", "file://"+path)
+				if !strings.Contains(msg, c.want) {
+					t.Errorf("put-user-policy: %s\nwant the position %q", msg, c.want)
+				}
+			})
+		}
+		// Nothing was stored: the policies in force are the ones before.
+		var fsPolicy struct{ Policy string }
+		root.must(&fsPolicy, "efs", "describe-file-system-policy", "--file-system-id", fsID)
+		if !strings.Contains(fsPolicy.Policy, "fsreader-may-mount-read-only") {
+			t.Errorf("file-system policy after the refused puts: %s, want the story's", fsPolicy.Policy)
+		}
+		var inline struct{ PolicyNames []string }
+		root.must(&inline, "iam", "list-user-policies", "--user-name", "reader")
+		if want := []string{"find-file-systems"}; !slices.Equal(inline.PolicyNames, want) {
+			t.Errorf("reader's inline policies after the refused put: %q, want %q", inline.PolicyNames, want)
+		}
+	})
 
 	t.Run("read-only by the managed identity policy", func(t *testing.T) {
 		dir := mp("reader-mnt")
