@@ -132,6 +132,7 @@ func TestAccessPointsAndClientAccessStory(t *testing.T) {
 		{"denied", "AmazonElasticFileSystemClientFullAccess"},
 		{"stranger", ""},
 		{"managedonly", "AmazonElasticFileSystemClientReadOnlyAccess"},
+		{"apwriter", ""},
 	}
 	keys := make(map[string]*key, len(users))
 	steps := make([]func() error, len(users))
@@ -170,19 +171,34 @@ func TestAccessPointsAndClientAccessStory(t *testing.T) {
     {
       "Sid": "fsreader-may-mount-read-only",
       "Effect": "Allow",
-      "Principal": {"AWS": %q},
+      "Principal": {"AWS": %[1]q},
       "Action": "elasticfilesystem:ClientMount",
-      "Resource": %q
+      "Resource": %[2]q
+    },
+    {
+      "Sid": "apwriter-may-mount",
+      "Effect": "Allow",
+      "Principal": {"AWS": %[4]q},
+      "Action": "elasticfilesystem:ClientMount",
+      "Resource": %[2]q
+    },
+    {
+      "Sid": "apwriter-may-write-through-message-only",
+      "Effect": "Allow",
+      "Principal": {"AWS": %[4]q},
+      "Action": "elasticfilesystem:ClientWrite",
+      "Resource": %[2]q,
+      "Condition": {"StringEquals": {"elasticfilesystem:AccessPointArn": %[5]q}}
     },
     {
       "Sid": "denied-may-not-mount",
       "Effect": "Deny",
-      "Principal": {"AWS": %q},
+      "Principal": {"AWS": %[3]q},
       "Action": "elasticfilesystem:*",
-      "Resource": %q
+      "Resource": %[2]q
     }
   ]
-}`, s.userArn("fsreader"), s.fsArn(fsID), s.userArn("denied"), s.fsArn(fsID))
+}`, s.userArn("fsreader"), s.fsArn(fsID), s.userArn("denied"), s.userArn("apwriter"), aps[0].AccessPointArn)
 	policyPath := filepath.Join(t.TempDir(), "policy.json")
 	write(t, policyPath, policy, 0o644)
 	root.must(nil, "efs", "put-file-system-policy", "--file-system-id", fsID, "--policy", "file://"+policyPath)
@@ -262,6 +278,31 @@ func TestAccessPointsAndClientAccessStory(t *testing.T) {
 			t.Errorf("tarn mount as fsreader printed %q, want a read-only mount", out)
 		}
 		checkReadOnly(t, dir, "readme", "public")
+	})
+
+	t.Run("write allowed only through the access point the policy names", func(t *testing.T) {
+		cases := []struct {
+			ap       string
+			readOnly bool
+		}{
+			{apMessage, false},
+			{apOther, true},
+			{"", true},
+		}
+		for _, c := range cases {
+			dir := mp("apwriter-mnt" + c.ap)
+			out := s.mustMount(t, keys["apwriter"], fsID, dir, c.ap)
+			if got := strings.Contains(out, "(read-only)"); got != c.readOnly {
+				t.Errorf("tarn mount as apwriter through %q printed %q, want read-only %v", c.ap, out, c.readOnly)
+			}
+			err := os.WriteFile(filepath.Join(dir, "apwriter.txt"), []byte("x"), 0o644)
+			if c.readOnly && errno(err) != syscall.EROFS || !c.readOnly && err != nil {
+				t.Errorf("write as apwriter through %q: %v, want read-only %v", c.ap, err, c.readOnly)
+			}
+		}
+		if uid, gid, _ := owner(t, filepath.Join(plain, "message", "apwriter.txt")); uid != 1001 || gid != 1001 {
+			t.Errorf("apwriter's file through %s is owned by %d:%d, want 1001:1001", apMessage, uid, gid)
+		}
 	})
 
 	t.Run("no ClientMount is AccessDeniedException", func(t *testing.T) {
