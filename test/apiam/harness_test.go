@@ -37,6 +37,9 @@ func runMain(m *testing.M) int {
 		tarnBin = bin
 		return m.Run()
 	}
+	if os.Geteuid() != 0 {
+		return m.Run() // every test skips (or fails) in requireMounts: nothing to build
+	}
 	dir, err := os.MkdirTemp("", "tarn-apiam-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "apiam:", err)
