@@ -35,8 +35,10 @@ func TestAccessPointsAndClientAccessStory(t *testing.T) {
 		[]string{"--posix-user", "Uid=2002,Gid=2002",
 			"--root-directory", "Path=/other,CreationInfo={OwnerUid=2002,OwnerGid=2002,Permissions=750}"},
 		[]string{"--posix-user", "Uid=3003,Gid=3003", "--root-directory", "Path=/absent"},
+		[]string{"--posix-user", "Uid=0,Gid=0",
+			"--root-directory", "Path=/rootap,CreationInfo={OwnerUid=0,OwnerGid=0,Permissions=777}"},
 	)
-	apMessage, apOther, apAbsent := aps[0].AccessPointId, aps[1].AccessPointId, aps[2].AccessPointId
+	apMessage, apOther, apAbsent, apRoot := aps[0].AccessPointId, aps[1].AccessPointId, aps[2].AccessPointId, aps[3].AccessPointId
 	mp := func(name string) string { return mkdirs(t, base, name)[0] }
 
 	// With no file-system policy the default one gives the root key
@@ -345,6 +347,26 @@ func TestAccessPointsAndClientAccessStory(t *testing.T) {
 		}
 	})
 
+	t.Run("an access point user of uid 0 is squashed without ClientRootAccess", func(t *testing.T) {
+		cases := []struct {
+			user     string
+			k        *key
+			uid, gid uint32
+		}{
+			{"squashed", keys["squashed"], 65534, 65534},
+			{"root", nil, 0, 0},
+		}
+		for _, c := range cases {
+			dir := mp(c.user + "-rootap-mnt")
+			s.mustMount(t, c.k, fsID, dir, apRoot)
+			name := "by-" + c.user
+			write(t, filepath.Join(dir, name), c.user, 0o644)
+			if uid, gid, _ := owner(t, filepath.Join(plain, "rootap", name)); uid != c.uid || gid != c.gid {
+				t.Errorf("file written by %s through %s (PosixUser 0) is owned by %d:%d, want %d:%d", c.user, apRoot, uid, gid, c.uid, c.gid)
+			}
+		}
+	})
+
 	t.Run("the root key keeps full access under the policy", func(t *testing.T) {
 		dir := mp("root-again-mnt")
 		s.mustMount(t, nil, fsID, dir, "")
@@ -372,7 +394,7 @@ func TestAccessPointsAndClientAccessStory(t *testing.T) {
 	})
 
 	// None of the refused writes left anything behind.
-	if got, want := names(t, plain), []string{"drop", "message", "other", "readme", "root-only"}; !slices.Equal(got, want) {
+	if got, want := names(t, plain), []string{"drop", "message", "other", "readme", "root-only", "rootap"}; !slices.Equal(got, want) {
 		t.Errorf("plain mount lists %q at the end, want %q", got, want)
 	}
 	if got, want := names(t, filepath.Join(plain, "drop")), []string{"squashed.txt"}; !slices.Equal(got, want) {
