@@ -1,0 +1,219 @@
+package fsrobust
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// startTimeout bounds how long a server may take to come up or shut down
+// and a CLI command may run; it guards against hangs only.
+const startTimeout = 30 * time.Second
+
+var fsIDPattern = regexp.MustCompile(`^fs-[0-9a-f]{17}$`)
+
+// lockedBuffer collects a child's output while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// tarnServer is a running `tarn server` process on data directory Dir.
+type tarnServer struct {
+	t      *testing.T
+	Dir    string
+	cmd    *exec.Cmd
+	out    *lockedBuffer
+	exited chan struct{}
+}
+
+// baseEnv is the environment of the tarn processes: nothing inherited, so
+// that no AWS_* or TARN_* variable of the caller leaks in.
+func baseEnv(home string) []string {
+	return []string{"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "HOME=" + home, "LANG=C.UTF-8"}
+}
+
+// startServer starts `tarn server --data dir` on a free loopback port and
+// waits until it listens. When the test ends a server still running is
+// stopped cleanly (which unmounts its mounts), and mounts left dead by a
+// killed server are detached.
+func startServer(t *testing.T, dir string) *tarnServer {
+	t.Helper()
+	bin := tarnBinary(t)
+	s := &tarnServer{t: t, Dir: dir, out: &lockedBuffer{}, exited: make(chan struct{})}
+	s.cmd = exec.Command(bin, "server", "--data", dir, "--listen", "127.0.0.1:0")
+	s.cmd.Env = baseEnv(t.TempDir())
+	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+	if err := s.cmd.Start(); err != nil {
+		t.Fatalf("start tarn server: %v", err)
+	}
+	go func() {
+		s.cmd.Wait()
+		close(s.exited)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-s.exited:
+		default:
+			s.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-s.exited:
+			case <-time.After(startTimeout):
+				t.Errorf("tarn server did not stop within %v of SIGTERM; killing it", startTimeout)
+				s.cmd.Process.Kill()
+				<-s.exited
+			}
+		}
+		if t.Failed() {
+			t.Logf("tarn server %s output:\n%s", dir, s.out.String())
+		}
+	})
+	deadline := time.Now().Add(startTimeout)
+	for {
+		var info struct{ Pid int }
+		if b, err := os.ReadFile(filepath.Join(dir, "server.json")); err == nil && json.Unmarshal(b, &info) == nil && info.Pid == s.cmd.Process.Pid {
+			return s
+		}
+		select {
+		case <-s.exited:
+			t.Fatalf("tarn server exited before listening:\n%s", s.out.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tarn server did not come up within %v:\n%s", startTimeout, s.out.String())
+		}
+	}
+}
+
+// Kill kills the server with SIGKILL and waits until it is gone.
+func (s *tarnServer) Kill() {
+	s.cmd.Process.Kill()
+	<-s.exited
+}
+
+// Stop stops the server with SIGTERM and waits until it is gone.
+func (s *tarnServer) Stop() {
+	s.t.Helper()
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(startTimeout):
+		s.t.Fatalf("tarn server did not stop within %v:\n%s", startTimeout, s.out.String())
+	}
+}
+
+// tarn runs a tarn CLI command against the server's data directory and
+// returns its output and exit code.
+func (s *tarnServer) tarn(args ...string) (stdout, stderr string, code int) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	full := append(append([]string(nil), args...), "--data", s.Dir)
+	cmd := exec.CommandContext(ctx, tarnBinary(s.t), full...)
+	cmd.Env = baseEnv(s.t.TempDir())
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	case err != nil:
+		s.t.Fatalf("run tarn %s: %v", strings.Join(full, " "), err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// must runs a tarn CLI command that must succeed and returns its output.
+func (s *tarnServer) must(args ...string) string {
+	s.t.Helper()
+	out, errOut, code := s.tarn(args...)
+	if code != 0 {
+		s.t.Fatalf("tarn %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
+}
+
+// createFS creates a file system and returns its id.
+func (s *tarnServer) createFS(name string) string {
+	s.t.Helper()
+	id := strings.TrimSpace(s.must("fs", "create", "--name", name))
+	if !fsIDPattern.MatchString(id) {
+		s.t.Fatalf("tarn fs create printed %q, want a file system id", id)
+	}
+	return id
+}
+
+// mount mounts fs at a new temporary directory through the server and
+// returns the mount point. A mount left dead by a killed server is
+// detached when the test ends.
+func (s *tarnServer) mount(fsID string, readOnly bool) string {
+	s.t.Helper()
+	mp := s.t.TempDir()
+	args := []string{"mount", fsID, mp}
+	if readOnly {
+		args = append(args, "--read-only")
+	}
+	s.must(args...)
+	s.t.Cleanup(func() { detachIfMounted(s.t, mp) })
+	return mp
+}
+
+// fsck runs `tarn fsck FS` (with --repair if asked) and returns its output
+// and whether it exited 0.
+func (s *tarnServer) fsck(fsID string, repair bool) (string, bool) {
+	s.t.Helper()
+	args := []string{"fsck", fsID}
+	if repair {
+		args = append(args, "--repair")
+	}
+	out, errOut, code := s.tarn(args...)
+	return out + errOut, code == 0
+}
+
+// mountedAt reports whether mp is a mount point of this host.
+func mountedAt(t *testing.T, mp string) bool {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Contains(string(b), " "+mp+" ")
+}
+
+// detachIfMounted lazily unmounts mp if it is still mounted (a mount whose
+// server died stays until then).
+func detachIfMounted(t *testing.T, mp string) {
+	if !mountedAt(t, mp) {
+		return
+	}
+	if out, err := exec.Command("umount", "-l", mp).CombinedOutput(); err != nil {
+		t.Errorf("umount -l %s: %v: %s", mp, err, out)
+	}
+}
+
+// String describes the server for messages.
+func (s *tarnServer) String() string { return fmt.Sprintf("tarn server on %s", s.Dir) }
