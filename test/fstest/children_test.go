@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime/debug"
-	"strings"
 	"testing"
 	"time"
 
@@ -221,34 +220,46 @@ func lockChild(wait bool) error {
 	return nil
 }
 
-// startLockChild starts a lock child and waits until it prints want (or
-// exits, or timeout passes).
-func startLockChild(t *testing.T, role, flockFile, fcntlFile, want string, timeout time.Duration) (*exec.Cmd, error) {
+// startLockChild starts a lock child on the two files and returns it with
+// the lines it prints. It is killed when the test ends.
+func startLockChild(t *testing.T, role, flockFile, fcntlFile string) (*exec.Cmd, <-chan string) {
 	t.Helper()
 	cmd := childCommand(role, flockFileEnv+"="+flockFile, fcntlFileEnv+"="+fcntlFile)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		cmd.Wait()
 	})
-	line := make(chan string, 1)
+	lines := make(chan string, 4)
 	go func() {
-		s, _ := bufio.NewReader(stdout).ReadString('\n')
-		line <- strings.TrimSpace(s)
-	}()
-	select {
-	case got := <-line:
-		if got != want {
-			return cmd, fmt.Errorf("%s child said %q, want %q", role, got, want)
+		defer close(lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
 		}
-		return cmd, nil
+	}()
+	return cmd, lines
+}
+
+// waitLine waits until a child prints want, fails if it prints something
+// else or exits, and gives up after timeout.
+func waitLine(lines <-chan string, want string, timeout time.Duration) error {
+	select {
+	case got, ok := <-lines:
+		if !ok {
+			return fmt.Errorf("child exited without saying %q", want)
+		}
+		if got != want {
+			return fmt.Errorf("child said %q, want %q", got, want)
+		}
+		return nil
 	case <-time.After(timeout):
-		return cmd, fmt.Errorf("%s child did not say %q within %v", role, want, timeout)
+		return fmt.Errorf("child did not say %q within %v", want, timeout)
 	}
 }
