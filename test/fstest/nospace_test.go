@@ -54,7 +54,7 @@ func writeWhole(path string, data []byte) (step string, err error) {
 // tmpfs and writes 4 MiB files through a mount until the disk is full: the
 // failing write, fsync or close must say ENOSPC (not EIO), every file
 // written before must stay intact, deleting files must make room for new
-// writes, and fsck must be clean.
+// writes, a long stream must fail with ENOSPC too, and fsck must be clean.
 func TestFullDataDiskGivesENOSPC(t *testing.T) {
 	needFUSE(t)
 	const fileSize = 4 << 20
@@ -132,6 +132,18 @@ func TestFullDataDiskGivesENOSPC(t *testing.T) {
 	}
 	if got, err := os.ReadFile(filepath.Join(mp, "again")); err != nil || !bytes.Equal(got, again) {
 		t.Errorf("the file written after making room: %d bytes, %v", len(got), err)
+	}
+
+	// A stream larger than a file's write buffer meets the full disk in a
+	// write (when the buffer is flushed) or at the latest in close.
+	big := bytes.Repeat(again[:1<<20], 48)
+	step, err := writeWhole(filepath.Join(mp, "stream"), big)
+	t.Logf("a %d MiB stream on the nearly full disk failed at %s: %v", len(big)>>20, step, err)
+	if errnoOf(err) != syscall.ENOSPC {
+		t.Errorf("%s of a %d MiB stream on a nearly full disk: %v, want ENOSPC", step, len(big)>>20, err)
+	}
+	if err := os.Remove(filepath.Join(mp, "stream")); err != nil {
+		t.Fatal(err)
 	}
 	for i := 2; i < full; i++ {
 		verify(i)
