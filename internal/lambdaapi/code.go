@@ -57,6 +57,12 @@ func (a *API) installCode(name string, zipFile []byte, op string) (sha string, s
 		os.RemoveAll(tmp)
 		return "", 0, err
 	}
+	// MkdirTemp makes the directory 0700; the package becomes /var/task,
+	// which the function's unprivileged user must be able to read.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		os.RemoveAll(tmp)
+		return "", 0, fmt.Errorf("install code of %s: %w", name, err)
+	}
 	if err := os.Rename(tmp, dir); err != nil {
 		os.RemoveAll(tmp)
 		if _, serr := os.Stat(dir); serr == nil {

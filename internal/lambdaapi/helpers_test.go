@@ -49,7 +49,7 @@ func (f *fakeRunner) Run(ctx context.Context, fn lambdaapi.FunctionVersion, req 
 	f.versions = append(f.versions, fn)
 	run := f.run
 	f.mu.Unlock()
-	defer func() { f.called <- struct{}{} }()
+	f.called <- struct{}{}
 	if run != nil {
 		return run(ctx, fn, req)
 	}
