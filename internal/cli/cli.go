@@ -43,6 +43,8 @@ func commands() []*command {
 		mountCommand(),
 		umountCommand(),
 		fsckCommand(),
+		fnCommand(),
+		logsCommand(),
 		apiCommand(),
 	}
 }
