@@ -42,9 +42,9 @@ type Config struct {
 	Store     *store.Store
 	AccountID string
 	Region    string
-	// Endpoint is the gateway's base URL (http://HOST:PORT); apiEndpoint is
-	// Endpoint/<apiId>.
-	Endpoint string
+	// Endpoint returns the gateway's base URL (http://HOST:PORT), known once
+	// its listener is bound; apiEndpoint is Endpoint()/<apiId>.
+	Endpoint func() string
 	// Changed is called after every successful change, so the gateway
 	// reloads its routes; nil does nothing.
 	Changed func()

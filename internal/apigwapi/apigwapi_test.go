@@ -54,7 +54,7 @@ func newWorld(t *testing.T) *world {
 	g := gateway.New(gateway.Config{Source: st, Invoker: w.inv, AccountID: "123456789012", Region: "us-east-1", Log: quiet})
 	w.gw = httptest.NewServer(g)
 	t.Cleanup(w.gw.Close)
-	api := New(Config{Store: st, AccountID: "123456789012", Region: "us-east-1", Endpoint: w.gw.URL, Log: quiet,
+	api := New(Config{Store: st, AccountID: "123456789012", Region: "us-east-1", Endpoint: func() string { return w.gw.URL }, Log: quiet,
 		Changed: func() { w.changes.Add(1); g.Invalidate() }})
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)

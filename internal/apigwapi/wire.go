@@ -70,7 +70,7 @@ func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z")
 
 func (a *API) apiView(api store.API) apiOut {
 	return apiOut{
-		APIEndpoint: a.cfg.Endpoint + "/" + api.ID, APIID: api.ID,
+		APIEndpoint: a.cfg.Endpoint() + "/" + api.ID, APIID: api.ID,
 		APIKeySelectionExpression: "$request.header.x-api-key", CreatedDate: isoTime(api.Created),
 		Description: api.Description, DisableExecuteAPIEndpoint: api.DisableExecuteAPIEndpoint, IPAddressType: "ipv4",
 		Name: api.Name, ProtocolType: api.ProtocolType, RouteSelectionExpression: api.RouteSelectionExpression,

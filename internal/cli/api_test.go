@@ -62,7 +62,7 @@ func TestAPICreateListRemove(t *testing.T) {
 	gwSrv := httptest.NewServer(gw)
 	defer gwSrv.Close()
 	lam := &fakeLambda{}
-	api := apigwapi.New(apigwapi.Config{Store: st, AccountID: "123456789012", Region: "us-east-1", Endpoint: gwSrv.URL,
+	api := apigwapi.New(apigwapi.Config{Store: st, AccountID: "123456789012", Region: "us-east-1", Endpoint: func() string { return gwSrv.URL },
 		Changed: gw.Invalidate, Log: quiet})
 	control := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.Contains(r.Header.Get("Authorization"), "/apigateway/aws4_request") {

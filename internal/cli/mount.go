@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -28,16 +29,23 @@ func mountCommand() *command {
 			if err != nil {
 				return err
 			}
-			client, err := cf.efs()
-			if err != nil {
-				return err
-			}
-			f, err := resolveFS(ctx, client, pos[0])
-			if err != nil {
-				return err
+			// An id goes to the server as it is: mounting needs only
+			// elasticfilesystem:ClientMount, not DescribeFileSystems, which
+			// resolving a Name takes.
+			fsID := pos[0]
+			if !strings.HasPrefix(fsID, "fs-") {
+				client, err := cf.efs()
+				if err != nil {
+					return err
+				}
+				f, err := resolveFS(ctx, client, fsID)
+				if err != nil {
+					return err
+				}
+				fsID = deref(f.FileSystemId)
 			}
 			var out mountView
-			in := map[string]any{"FileSystemId": deref(f.FileSystemId), "MountPoint": mp, "ReadOnly": *ro, "AccessPointId": *ap}
+			in := map[string]any{"FileSystemId": fsID, "MountPoint": mp, "ReadOnly": *ro, "AccessPointId": *ap}
 			if err := cf.callTarn(ctx, "POST", "/tarn/v1/mounts", in, &out); err != nil {
 				return err
 			}

@@ -6,10 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"time"
 
 	"tarn.dev/tarn/internal/accesspoint"
 	"tarn.dev/tarn/internal/fuse"
+	"tarn.dev/tarn/internal/store"
 	"tarn.dev/tarn/internal/vfs"
 )
 
@@ -160,5 +162,18 @@ func (s *Service) Mounts() []MountInfo {
 		out = append(out, m.info)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].MountPoint < out[j].MountPoint })
+	return out
+}
+
+// AccessPointOf converts an access point record of the control plane.
+func AccessPointOf(ap store.AccessPoint) *AccessPoint {
+	out := &AccessPoint{ID: ap.ID, Path: ap.RootPath}
+	if pu := ap.PosixUser; pu != nil {
+		out.PosixUser = &accesspoint.User{UID: pu.UID, GID: pu.GID, Groups: pu.SecondaryGIDs}
+	}
+	if ci := ap.CreationInfo; ci != nil {
+		perm, _ := strconv.ParseUint(ci.Permissions, 8, 32) // validated at CreateAccessPoint
+		out.CreationInfo = &accesspoint.CreationInfo{OwnerUID: ci.OwnerUID, OwnerGID: ci.OwnerGID, Perm: uint32(perm)}
+	}
 	return out
 }

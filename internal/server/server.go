@@ -14,31 +14,44 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"tarn.dev/tarn/internal/apigwapi"
 	"tarn.dev/tarn/internal/blob/disk"
 	"tarn.dev/tarn/internal/datadir"
 	"tarn.dev/tarn/internal/efsapi"
 	"tarn.dev/tarn/internal/filesvc"
+	"tarn.dev/tarn/internal/gateway"
 	"tarn.dev/tarn/internal/iam"
 	"tarn.dev/tarn/internal/iamapi"
+	"tarn.dev/tarn/internal/lambdaapi"
+	"tarn.dev/tarn/internal/logs"
 	"tarn.dev/tarn/internal/meta/sqlmeta"
+	"tarn.dev/tarn/internal/scheduler"
 	"tarn.dev/tarn/internal/store"
 	"tarn.dev/tarn/internal/tarnapi"
 )
 
 // Defaults of a single-machine server.
 const (
-	DefaultListen = "127.0.0.1:7750"
-	DefaultRegion = "us-east-1"
+	DefaultListen        = "127.0.0.1:7750"
+	DefaultGatewayListen = gateway.DefaultListen
+	DefaultRegion        = "us-east-1"
 )
 
 // Config configures a server. The zero value of each field means its default.
 type Config struct {
 	DataDir string // default datadir.Default()
 	Listen  string // control API address, default DefaultListen
-	Region  string // default DefaultRegion
+	// GatewayListen is the address of the HTTP API gateway, default
+	// DefaultGatewayListen; when Listen takes a free port (":0") and this is
+	// unset, the gateway takes a free port too.
+	GatewayListen string
+	Region        string // default DefaultRegion
 	// SkipSignatures turns off SigV4 verification. It exists only so that
 	// benchmarks can measure what verification costs; never use it to serve.
 	SkipSignatures bool
@@ -56,6 +69,11 @@ type Server struct {
 	blocks    *disk.Store
 	files     *filesvc.Service
 	auth      *iamapi.Authorizer
+	logs      *logs.Store
+	sched     *scheduler.Scheduler
+	lambda    *lambdaapi.API
+	gateway   *gateway.Handler
+	gwAddr    atomic.Value // string: the gateway's bound address, once Serve listens
 	lockFile  *os.File
 	logFile   *os.File
 	created   bool
@@ -73,6 +91,12 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.Listen == "" {
 		cfg.Listen = DefaultListen
+	}
+	if cfg.GatewayListen == "" {
+		cfg.GatewayListen = DefaultGatewayListen
+		if strings.HasSuffix(cfg.Listen, ":0") {
+			cfg.GatewayListen = net.JoinHostPort(hostOf(cfg.Listen), "0")
+		}
 	}
 	if cfg.Region == "" {
 		cfg.Region = DefaultRegion
@@ -150,6 +174,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.finishCreating(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.openFunctions(); err != nil {
+		return nil, err
+	}
 	ok = true
 	return s, nil
 }
@@ -205,6 +232,36 @@ func (s *Server) initAccount(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// openFunctions wires Lambda: the log store, the scheduler of execution
+// environments, the Lambda API over them, and the HTTP API gateway with its
+// management API.
+func (s *Server) openFunctions() error {
+	var err error
+	if s.logs, err = logs.Open(filepath.Join(s.dir.Logs(), "functions"), logs.Options{}); err != nil {
+		return fmt.Errorf("open function logs: %w", err)
+	}
+	s.sched = scheduler.New(scheduler.Config{Logs: s.logs, Region: s.cfg.Region, Log: s.cfg.Log})
+	runner := &functions{sched: s.sched, srv: s, root: filepath.Join(s.dir.Path, "mounts"), mounts: map[string]string{}}
+	s.lambda = lambdaapi.New(lambdaapi.Config{Store: s.store, AccountID: s.accountID, Region: s.cfg.Region,
+		CodeRoot: s.dir.Code(), Runner: runner, CheckRole: s.checkRole, Logs: functionLogs{s.logs},
+		Authorize: s.authorize, Log: s.cfg.Log})
+	s.control.services["lambda"] = s.lambda
+	s.gateway = gateway.New(gateway.Config{Source: s.store, Invoker: gateway.LambdaHandler{Handler: s.lambda},
+		AccountID: s.accountID, Region: s.cfg.Region, Log: s.cfg.Log})
+	s.control.services[apigwapi.ServiceName] = apigwapi.New(apigwapi.Config{Store: s.store, AccountID: s.accountID,
+		Region: s.cfg.Region, Endpoint: s.gatewayEndpoint, Changed: s.gateway.Invalidate, Authorize: s.authorize,
+		Log: s.cfg.Log})
+	return nil
+}
+
+// gatewayEndpoint is the base URL of the HTTP API gateway.
+func (s *Server) gatewayEndpoint() string {
+	if a, ok := s.gwAddr.Load().(string); ok {
+		return "http://" + a
+	}
+	return "http://" + s.cfg.GatewayListen
 }
 
 // finishCreating completes what a crash interrupted: resources recorded as
@@ -280,6 +337,12 @@ func (s *Server) Files() *filesvc.Service { return s.files }
 // everything Open acquired.
 func (s *Server) Close() error {
 	var errs []error
+	if s.lambda != nil {
+		errs = append(errs, s.lambda.Close())
+	}
+	if s.sched != nil {
+		errs = append(errs, s.sched.Close())
+	}
 	if s.files != nil {
 		errs = append(errs, s.files.Close())
 	}
@@ -324,17 +387,28 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	defer s.dir.RemoveServerInfo()
 
-	hs := &http.Server{Handler: s.control, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn)}
-	errc := make(chan error, 1)
+	gln, err := net.Listen("tcp", s.cfg.GatewayListen)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("listen on %s for the HTTP API gateway: %w", s.cfg.GatewayListen, err)
+	}
+	s.gwAddr.Store(gln.Addr().String())
+
+	errLog := slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn)
+	hs := &http.Server{Handler: s.control, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: errLog}
+	gs := &http.Server{Handler: s.gateway, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
+		MaxHeaderBytes: 64 << 10, ErrorLog: errLog}
+	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- gs.Serve(gln) }()
 
 	state := "opened"
 	if s.created {
 		state = "created"
 	}
 	fmt.Fprintf(s.cfg.Out, "tarn: data directory %s (%s)\n", s.dir.Path, state)
-	fmt.Fprintf(s.cfg.Out, "tarn: control API (EFS and tarn, signed with SigV4) at %s, region %s, account %s\n", endpoint, s.cfg.Region, s.accountID)
+	fmt.Fprintf(s.cfg.Out, "tarn: control API (EFS, Lambda, IAM, API Gateway; signed with SigV4) at %s, region %s, account %s\n", endpoint, s.cfg.Region, s.accountID)
+	fmt.Fprintf(s.cfg.Out, "tarn: HTTP API gateway at %s\n", s.gatewayEndpoint())
 	fmt.Fprintf(s.cfg.Out, "tarn: credentials: eval \"$(tarn env --data %s)\", then aws --endpoint-url \"$TARN_ENDPOINT\" efs describe-file-systems\n", s.dir.Path)
 
 	select {
@@ -345,8 +419,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.cfg.Log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shut down control API: %w", err)
+	if err := errors.Join(hs.Shutdown(sctx), gs.Shutdown(sctx)); err != nil {
+		return fmt.Errorf("shut down: %w", err)
 	}
 	fmt.Fprintln(s.cfg.Out, "tarn: stopped")
 	return nil

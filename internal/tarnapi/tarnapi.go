@@ -10,10 +10,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
 
-	"tarn.dev/tarn/internal/accesspoint"
 	"tarn.dev/tarn/internal/awsapi"
 	"tarn.dev/tarn/internal/filesvc"
 	"tarn.dev/tarn/internal/store"
@@ -168,7 +166,7 @@ func (a *API) mount(r *http.Request) (int, any, error) {
 		if ap.State != store.StateAvailable {
 			return 0, nil, awsapi.Errorf(http.StatusConflict, "IncorrectMountTargetState", "access point %s is %s", ap.ID, ap.State)
 		}
-		opts.AccessPoint = accessPoint(ap)
+		opts.AccessPoint = filesvc.AccessPointOf(ap)
 		if a.arn != nil {
 			apArn = a.arn("access-point", ap.ID)
 		}
@@ -194,19 +192,6 @@ func (a *API) mount(r *http.Request) (int, any, error) {
 		return 0, nil, awsapi.Errorf(http.StatusBadRequest, "MountFailure", "%v", err)
 	}
 	return http.StatusOK, mountView(m), nil
-}
-
-// accessPoint converts an access point record for the file service.
-func accessPoint(ap store.AccessPoint) *filesvc.AccessPoint {
-	out := &filesvc.AccessPoint{ID: ap.ID, Path: ap.RootPath}
-	if pu := ap.PosixUser; pu != nil {
-		out.PosixUser = &accesspoint.User{UID: pu.UID, GID: pu.GID, Groups: pu.SecondaryGIDs}
-	}
-	if ci := ap.CreationInfo; ci != nil {
-		perm, _ := strconv.ParseUint(ci.Permissions, 8, 32) // validated at CreateAccessPoint
-		out.CreationInfo = &accesspoint.CreationInfo{OwnerUID: ci.OwnerUID, OwnerGID: ci.OwnerGID, Perm: uint32(perm)}
-	}
-	return out
 }
 
 func (a *API) unmount(r *http.Request) (int, any, error) {
