@@ -384,10 +384,6 @@ func TestAccessPointsAndClientAccessStory(t *testing.T) {
 	t.Run("the managed read-only policy alone is enough to mount", func(t *testing.T) {
 		dir := mp("managedonly-mnt")
 		r := s.mount(t, keys["managedonly"], fsID, dir, "")
-		if r.Code != 0 && strings.Contains(r.Stderr, "DescribeFileSystems") {
-			t.Skip("known bug: tarn mount calls DescribeFileSystems with the caller's key, which " +
-				"AmazonElasticFileSystemClientReadOnlyAccess does not grant: " + r.Stderr)
-		}
 		if r.Code != 0 || !strings.Contains(r.Stdout, "(read-only)") {
 			t.Errorf("tarn mount as managedonly: exit %d, %s%s; want a read-only mount", r.Code, r.Stdout, r.Stderr)
 		}
