@@ -1,8 +1,8 @@
-// Package lambdaapi serves the AWS Lambda control API (rest-json, SigV4
-// service name "lambda") over Tarn's control-plane store: functions and
-// their code, versions, aliases, concurrency, resource policies, and Invoke,
-// which hands resolved invocations to a Runner. See doc.go for the
-// semantics and the deviations from AWS.
+// The Lambda API (rest-json, SigV4 service name "lambda") over Tarn's
+// control-plane store: functions and their code, versions, aliases,
+// concurrency, resource policies, and Invoke, which hands resolved
+// invocations to a Runner.
+
 package lambdaapi
 
 import (
