@@ -1,0 +1,267 @@
+// Package testserver runs real `tarn server` processes for end-to-end tests:
+// it builds the binary once per test binary, starts servers on free loopback
+// ports with fresh data directories, and runs clients (the tarn CLI, the AWS
+// CLI) against them. It is imported by tests only.
+package testserver
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// AWSCLI is Debian's AWS CLI v2. Always the absolute path: a pip-installed
+// v1 `aws` earlier on PATH would shadow it.
+const AWSCLI = "/usr/bin/aws"
+
+// startTimeout guards against hangs; it is not a performance assertion.
+const startTimeout = 60 * time.Second
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// Binary returns the tarn binary: $TARN_E2E_BIN, or one built from this
+// module the first time it is asked for.
+func Binary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		if bin := os.Getenv("TARN_E2E_BIN"); bin != "" {
+			binPath = bin
+			return
+		}
+		dir, err := os.MkdirTemp("", "tarn-test-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "tarn")
+		out, err := exec.Command("go", "build", "-o", binPath, "tarn.dev/tarn/cmd/tarn").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("build tarn: %v: %s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// Require skips t, or fails it when TARN_E2E_REQUIRE=1 (as in CI), unless
+// the machine can run what the test needs: root for FUSE mounts and
+// sandboxes, and the AWS CLI.
+func Require(t testing.TB, root, awsCLI bool) {
+	t.Helper()
+	var missing []string
+	if root {
+		if os.Geteuid() != 0 {
+			missing = append(missing, "root")
+		} else if _, err := os.Stat("/dev/fuse"); err != nil {
+			missing = append(missing, "/dev/fuse")
+		}
+	}
+	if awsCLI {
+		if _, err := os.Stat(AWSCLI); err != nil {
+			missing = append(missing, AWSCLI+" (apt-get install awscli)")
+		}
+	}
+	if len(missing) == 0 {
+		return
+	}
+	msg := "this test needs " + strings.Join(missing, ", ")
+	if os.Getenv("TARN_E2E_REQUIRE") == "1" {
+		t.Fatal(msg + " (TARN_E2E_REQUIRE=1 forbids skipping)")
+	}
+	t.Skip(msg)
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Server is a running `tarn server` process.
+type Server struct {
+	Dir        string
+	Endpoint   string // control API, http://127.0.0.1:PORT
+	GatewayURL string // HTTP API gateway, http://127.0.0.1:PORT
+	Region     string
+	// Root credentials.
+	AccessKeyID, SecretAccessKey string
+
+	bin    string
+	cmd    *exec.Cmd
+	out    *lockedBuffer
+	exited chan struct{}
+}
+
+var gatewayLine = regexp.MustCompile(`HTTP API gateway at (http://\S+)`)
+
+// Start starts `tarn server` with data directory dir (created when missing)
+// on free loopback ports and waits until it serves. The process is killed
+// when the test ends if it still runs.
+func Start(t testing.TB, dir string) *Server {
+	t.Helper()
+	s := &Server{Dir: dir, bin: Binary(t), out: &lockedBuffer{}, exited: make(chan struct{})}
+	s.cmd = exec.Command(s.bin, "server", "--data", dir, "--listen", "127.0.0.1:0")
+	s.cmd.Env = cleanEnv(os.TempDir())
+	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+	if err := s.cmd.Start(); err != nil {
+		t.Fatalf("start tarn server: %v", err)
+	}
+	go func() { s.cmd.Wait(); close(s.exited) }()
+	t.Cleanup(func() {
+		s.Stop(t)
+		if t.Failed() {
+			t.Logf("tarn server %s printed:\n%s", dir, s.out.String())
+		}
+	})
+	deadline := time.Now().Add(startTimeout)
+	for {
+		var info struct {
+			Endpoint, Region string
+			Pid              int
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "server.json"))
+		if err == nil && json.Unmarshal(b, &info) == nil && info.Pid == s.cmd.Process.Pid {
+			s.Endpoint, s.Region = info.Endpoint, info.Region
+			if m := gatewayLine.FindStringSubmatch(s.out.String()); m != nil {
+				s.GatewayURL = m[1]
+				break
+			}
+		}
+		select {
+		case <-s.exited:
+			t.Fatalf("tarn server exited while starting:\n%s", s.out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tarn server did not start within %s:\n%s", startTimeout, s.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var keys struct{ AccessKeyId, SecretAccessKey string }
+	b, err := os.ReadFile(filepath.Join(dir, "keys", "root.json"))
+	if err != nil || json.Unmarshal(b, &keys) != nil {
+		t.Fatalf("read root keys: %v", err)
+	}
+	s.AccessKeyID, s.SecretAccessKey = keys.AccessKeyId, keys.SecretAccessKey
+	return s
+}
+
+// Stop stops the server with SIGTERM and waits for it.
+func (s *Server) Stop(t testing.TB) {
+	select {
+	case <-s.exited:
+		return
+	default:
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(startTimeout):
+		s.cmd.Process.Kill()
+		<-s.exited
+		t.Errorf("tarn server did not stop on SIGTERM within %s", startTimeout)
+	}
+}
+
+// Output returns what the server printed so far.
+func (s *Server) Output() string { return s.out.String() }
+
+// Env returns the environment for a client of this server: the root key
+// (unless key and secret are given), the region, and TARN_ENDPOINT.
+func (s *Server) Env(home string, keyAndSecret ...string) []string {
+	id, secret := s.AccessKeyID, s.SecretAccessKey
+	if len(keyAndSecret) == 2 {
+		id, secret = keyAndSecret[0], keyAndSecret[1]
+	}
+	return append(cleanEnv(home),
+		"AWS_ACCESS_KEY_ID="+id, "AWS_SECRET_ACCESS_KEY="+secret,
+		"AWS_DEFAULT_REGION="+s.Region, "AWS_REGION="+s.Region, "TARN_ENDPOINT="+s.Endpoint)
+}
+
+// Result is what a client command did.
+type Result struct {
+	Code           int
+	Stdout, Stderr string
+}
+
+// Run runs a command with this server's client environment (root key).
+func (s *Server) Run(t testing.TB, stdin []byte, name string, args ...string) Result {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Env = s.Env(t.TempDir())
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := Result{Stdout: out.String(), Stderr: errb.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.Code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run %s: %v", name, err)
+	}
+	return r
+}
+
+// AWS runs the AWS CLI against the server and fails t unless it succeeds;
+// it returns stdout.
+func (s *Server) AWS(t testing.TB, args ...string) string {
+	t.Helper()
+	r := s.Run(t, nil, AWSCLI, append([]string{"--endpoint-url", s.Endpoint, "--output", "json"}, args...)...)
+	if r.Code != 0 {
+		t.Fatalf("aws %s: exit %d: %s", strings.Join(args, " "), r.Code, r.Stderr)
+	}
+	return r.Stdout
+}
+
+// Tarn runs the tarn CLI against the server and fails t unless it succeeds;
+// it returns stdout.
+func (s *Server) Tarn(t testing.TB, args ...string) string {
+	t.Helper()
+	r := s.Run(t, nil, s.bin, append(args, "--data", s.Dir)...)
+	if r.Code != 0 {
+		t.Fatalf("tarn %s: exit %d: %s", strings.Join(args, " "), r.Code, r.Stderr)
+	}
+	return r.Stdout
+}
+
+// cleanEnv is the environment of a child process: the machine's, without
+// any AWS_ or TARN_ settings of the caller, with HOME set (so no user AWS
+// configuration applies) and no client retries.
+func cleanEnv(home string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "AWS_") || strings.HasPrefix(kv, "TARN_") || strings.HasPrefix(kv, "HOME=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "HOME="+home, "AWS_MAX_ATTEMPTS=1", "AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=")
+}
