@@ -166,16 +166,16 @@ func (s *Server) checkRole(ctx context.Context, roleArn string, accessPoints []s
 	role, err := s.store.RoleByARN(ctx, roleArn)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("the role %s does not exist", roleArn)
+			return fmt.Errorf("%w: the role %s does not exist", lambdaapi.ErrRoleNotAssumable, roleArn)
 		}
 		return err
 	}
 	trust, err := iam.ParseAs(role.AssumeRolePolicy, iam.Trust)
 	if err != nil {
-		return fmt.Errorf("the trust policy of %s does not parse: %v", roleArn, err)
+		return fmt.Errorf("%w: the trust policy of %s does not parse: %v", lambdaapi.ErrRoleNotAssumable, roleArn, err)
 	}
 	if !trustsLambda(trust) {
-		return fmt.Errorf("the role %s cannot be assumed by Lambda: its trust policy does not allow lambda.amazonaws.com", roleArn)
+		return fmt.Errorf("%w: the trust policy of %s does not allow lambda.amazonaws.com", lambdaapi.ErrRoleNotAssumable, roleArn)
 	}
 	for _, apArn := range accessPoints {
 		ap, err := s.store.AccessPoint(ctx, apArn[strings.LastIndexByte(apArn, '/')+1:])
