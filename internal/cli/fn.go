@@ -333,7 +333,7 @@ func fnInvoke(ctx context.Context, e *env, args []string) error {
 	var cf clientFlags
 	cf.register(fs)
 	payload := fs.String("payload", "", "payload: a JSON file, or - for standard input (default: empty)")
-	inline := fs.String("data", "", "payload given inline as JSON")
+	inline := fs.String("event", "", "payload given inline as JSON, e.g. --event '{\"who\":\"tarn\"}'")
 	showLog := fs.Bool("log", false, "print the last 4 KB of the invocation's log to standard error")
 	async := fs.Bool("async", false, "queue the invocation (Event) instead of waiting for the result")
 	qualifier := fs.String("qualifier", "", "version or alias")

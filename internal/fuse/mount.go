@@ -13,6 +13,7 @@ import (
 	"time"
 
 	gofuse "github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
 
 	"tarn.dev/tarn/internal/lock"
 	"tarn.dev/tarn/internal/vfs"
@@ -183,12 +184,47 @@ func (m *Server) Unmount() error {
 	if m.unmounted {
 		return nil
 	}
-	if err := m.srv.Unmount(); err != nil {
+	// go-fuse's Unmount returns once the kernel ends the connection. A
+	// mount namespace that still holds a copy of the mount (a sandbox
+	// whose processes have not all died yet) keeps it alive; after a grace
+	// period the connection is aborted through the fusectl file system, so
+	// that shutdown never hangs.
+	var st syscall.Stat_t
+	statErr := syscall.Stat(m.dir, &st)
+	done := make(chan error, 1)
+	go func() { done <- m.srv.Unmount() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(unmountGrace):
+		if statErr == nil {
+			abortConnection(st.Dev, m.opts.Log)
+		}
+		err = <-done
+	}
+	if err != nil {
 		return fmt.Errorf("unmount %s: %w", m.dir, err)
 	}
 	m.unmounted = true
 	m.stop()
 	return nil
+}
+
+// unmountGrace is how long Unmount waits for the kernel to end a
+// connection before aborting it.
+const unmountGrace = 5 * time.Second
+
+// abortConnection aborts the FUSE connection of the file system on device
+// dev (/sys/fs/fuse/connections/<minor>/abort), mounting fusectl if needed.
+func abortConnection(dev uint64, log *slog.Logger) {
+	const ctl = "/sys/fs/fuse/connections"
+	path := fmt.Sprintf("%s/%d/abort", ctl, unix.Minor(dev))
+	if _, err := os.Stat(path); err != nil {
+		syscall.Mount("fusectl", ctl, "fusectl", 0, "")
+	}
+	if err := os.WriteFile(path, []byte("1"), 0); err != nil {
+		log.Warn("abort FUSE connection", "path", path, "err", err)
+	}
 }
 
 // stop ends the change subscription and the lock session.
