@@ -21,9 +21,9 @@ const maxID = 1<<32 - 1
 
 func checkID(v *int64, field string) (uint32, error) {
 	if v == nil {
-		return 0, required(field)
+		return 0, awsapi.Required(field)
 	}
-	if err := checkRange(*v, field, 0, maxID); err != nil {
+	if err := awsapi.CheckRange(*v, field, 0, maxID); err != nil {
 		return 0, err
 	}
 	return uint32(*v), nil
@@ -35,15 +35,15 @@ func (a *API) createAccessPoint(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	if in.ClientToken == nil {
-		return 0, nil, required("clientToken")
+		return 0, nil, awsapi.Required("clientToken")
 	}
-	if err := checkLength(*in.ClientToken, "clientToken", 1, 64); err != nil {
+	if err := awsapi.CheckLength(*in.ClientToken, "clientToken", 1, 64); err != nil {
 		return 0, nil, err
 	}
 	if in.FileSystemID == nil {
-		return 0, nil, required("fileSystemId")
+		return 0, nil, awsapi.Required("fileSystemId")
 	}
-	if err := checkPattern(*in.FileSystemID, "fileSystemId", fileSystemIDPattern); err != nil {
+	if err := awsapi.CheckPattern(*in.FileSystemID, "fileSystemId", fileSystemIDPattern); err != nil {
 		return 0, nil, err
 	}
 	ap := store.AccessPoint{
@@ -68,7 +68,7 @@ func (a *API) createAccessPoint(r *http.Request) (int, any, error) {
 		}
 		ap.PosixUser = &store.PosixUser{UID: uid, GID: gid}
 		for i, g := range pu.SecondaryGIDs {
-			if err := checkRange(g, fmt.Sprintf("posixUser.secondaryGids.%d.member", i+1), 0, maxID); err != nil {
+			if err := awsapi.CheckRange(g, fmt.Sprintf("posixUser.secondaryGids.%d.member", i+1), 0, maxID); err != nil {
 				return 0, nil, err
 			}
 			ap.PosixUser.SecondaryGIDs = append(ap.PosixUser.SecondaryGIDs, uint32(g))
@@ -91,9 +91,9 @@ func (a *API) createAccessPoint(r *http.Request) (int, any, error) {
 				return 0, nil, err
 			}
 			if ci.Permissions == nil {
-				return 0, nil, required("rootDirectory.creationInfo.permissions")
+				return 0, nil, awsapi.Required("rootDirectory.creationInfo.permissions")
 			}
-			if err := checkPattern(*ci.Permissions, "rootDirectory.creationInfo.permissions", permissionsPattern); err != nil {
+			if err := awsapi.CheckPattern(*ci.Permissions, "rootDirectory.creationInfo.permissions", permissionsPattern); err != nil {
 				return 0, nil, err
 			}
 			ap.CreationInfo = &store.CreationInfo{OwnerUID: uid, OwnerGID: gid, Permissions: *ci.Permissions}
@@ -165,7 +165,7 @@ func (a *API) describeAccessPoints(r *http.Request) (int, any, error) {
 	case apID != "" && fsID != "":
 		return 0, nil, awsapi.Errorf(http.StatusBadRequest, "BadRequest", "give AccessPointId or FileSystemId, not both")
 	case apID != "":
-		if err := checkPattern(apID, "accessPointId", accessPointIDPattern); err != nil {
+		if err := awsapi.CheckPattern(apID, "accessPointId", accessPointIDPattern); err != nil {
 			return 0, nil, err
 		}
 		ap, err := a.cfg.Store.AccessPoint(r.Context(), a.localID(apID))
@@ -174,7 +174,7 @@ func (a *API) describeAccessPoints(r *http.Request) (int, any, error) {
 		}
 		list = []store.AccessPoint{ap}
 	case fsID != "":
-		if err := checkPattern(fsID, "fileSystemId", fileSystemIDPattern); err != nil {
+		if err := awsapi.CheckPattern(fsID, "fileSystemId", fileSystemIDPattern); err != nil {
 			return 0, nil, err
 		}
 		if _, err := a.cfg.Store.FileSystem(r.Context(), a.localID(fsID)); err != nil {
@@ -212,7 +212,7 @@ func (a *API) describeAccessPoints(r *http.Request) (int, any, error) {
 
 func (a *API) deleteAccessPoint(r *http.Request) (int, any, error) {
 	id := r.PathValue("AccessPointId")
-	if err := checkPattern(id, "accessPointId", accessPointIDPattern); err != nil {
+	if err := awsapi.CheckPattern(id, "accessPointId", accessPointIDPattern); err != nil {
 		return 0, nil, err
 	}
 	if err := a.cfg.Store.DeleteAccessPoint(r.Context(), a.localID(id)); err != nil {

@@ -30,7 +30,7 @@ var (
 
 // checkThroughput validates a throughput mode with its provisioned figure.
 func checkThroughput(mode string, mibps *float64) error {
-	if err := checkEnum(mode, "throughputMode", throughputModes...); err != nil {
+	if err := awsapi.CheckEnum(mode, "throughputMode", throughputModes...); err != nil {
 		return err
 	}
 	if mode == "provisioned" {
@@ -55,9 +55,9 @@ func (a *API) createFileSystem(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	if in.CreationToken == nil {
-		return 0, nil, required("creationToken")
+		return 0, nil, awsapi.Required("creationToken")
 	}
-	if err := checkLength(*in.CreationToken, "creationToken", 1, 64); err != nil {
+	if err := awsapi.CheckLength(*in.CreationToken, "creationToken", 1, 64); err != nil {
 		return 0, nil, err
 	}
 	f := store.FileSystem{
@@ -69,7 +69,7 @@ func (a *API) createFileSystem(r *http.Request) (int, any, error) {
 		Created:         a.cfg.Now(),
 	}
 	if in.PerformanceMode != nil {
-		if err := checkEnum(*in.PerformanceMode, "performanceMode", performanceModes...); err != nil {
+		if err := awsapi.CheckEnum(*in.PerformanceMode, "performanceMode", performanceModes...); err != nil {
 			return 0, nil, err
 		}
 		f.PerformanceMode = *in.PerformanceMode
@@ -93,7 +93,7 @@ func (a *API) createFileSystem(r *http.Request) (int, any, error) {
 		if !f.Encrypted {
 			return 0, nil, awsapi.Errorf(http.StatusBadRequest, "BadRequest", "KmsKeyId can only be given when Encrypted is true")
 		}
-		if err := checkLength(*in.KmsKeyID, "kmsKeyId", 1, 2048); err != nil {
+		if err := awsapi.CheckLength(*in.KmsKeyID, "kmsKeyId", 1, 2048); err != nil {
 			return 0, nil, err
 		}
 		f.KMSKeyID = *in.KmsKeyID
@@ -200,7 +200,7 @@ func (a *API) describeFileSystems(r *http.Request) (int, any, error) {
 	case id != "" && token != "":
 		return 0, nil, awsapi.Errorf(http.StatusBadRequest, "BadRequest", "give FileSystemId or CreationToken, not both")
 	case id != "":
-		if err := checkPattern(id, "fileSystemId", fileSystemIDPattern); err != nil {
+		if err := awsapi.CheckPattern(id, "fileSystemId", fileSystemIDPattern); err != nil {
 			return 0, nil, err
 		}
 		f, err := a.cfg.Store.FileSystem(r.Context(), a.localID(id))
@@ -209,7 +209,7 @@ func (a *API) describeFileSystems(r *http.Request) (int, any, error) {
 		}
 		list = []store.FileSystem{f}
 	case token != "":
-		if err := checkLength(token, "creationToken", 1, 64); err != nil {
+		if err := awsapi.CheckLength(token, "creationToken", 1, 64); err != nil {
 			return 0, nil, err
 		}
 		f, err := a.cfg.Store.FileSystemByToken(r.Context(), token)
@@ -250,7 +250,7 @@ func (a *API) describeFileSystems(r *http.Request) (int, any, error) {
 
 func (a *API) fileSystemID(r *http.Request) (string, error) {
 	id := r.PathValue("FileSystemId")
-	if err := checkPattern(id, "fileSystemId", fileSystemIDPattern); err != nil {
+	if err := awsapi.CheckPattern(id, "fileSystemId", fileSystemIDPattern); err != nil {
 		return "", err
 	}
 	return a.localID(id), nil

@@ -38,15 +38,15 @@ func (a *API) createMountTarget(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	if in.FileSystemID == nil {
-		return 0, nil, required("fileSystemId")
+		return 0, nil, awsapi.Required("fileSystemId")
 	}
-	if err := checkPattern(*in.FileSystemID, "fileSystemId", fileSystemIDPattern); err != nil {
+	if err := awsapi.CheckPattern(*in.FileSystemID, "fileSystemId", fileSystemIDPattern); err != nil {
 		return 0, nil, err
 	}
 	if in.SubnetID == nil {
-		return 0, nil, required("subnetId")
+		return 0, nil, awsapi.Required("subnetId")
 	}
-	if err := checkPattern(*in.SubnetID, "subnetId", subnetIDPattern); err != nil {
+	if err := awsapi.CheckPattern(*in.SubnetID, "subnetId", subnetIDPattern); err != nil {
 		return 0, nil, err
 	}
 	if len(in.SecurityGroups) > 5 {
@@ -54,7 +54,7 @@ func (a *API) createMountTarget(r *http.Request) (int, any, error) {
 			"%d security groups given; a mount target takes at most 5", len(in.SecurityGroups))
 	}
 	for i, sg := range in.SecurityGroups {
-		if err := checkPattern(sg, fmt.Sprintf("securityGroups.%d.member", i+1), securityGroupPattern); err != nil {
+		if err := awsapi.CheckPattern(sg, fmt.Sprintf("securityGroups.%d.member", i+1), securityGroupPattern); err != nil {
 			return 0, nil, err
 		}
 	}
@@ -133,7 +133,7 @@ func (a *API) describeMountTargets(r *http.Request) (int, any, error) {
 	}
 	switch {
 	case mtID != "":
-		if err := checkPattern(mtID, "mountTargetId", mountTargetIDPattern); err != nil {
+		if err := awsapi.CheckPattern(mtID, "mountTargetId", mountTargetIDPattern); err != nil {
 			return 0, nil, err
 		}
 		m, err := a.cfg.Store.MountTarget(r.Context(), mtID)
@@ -142,7 +142,7 @@ func (a *API) describeMountTargets(r *http.Request) (int, any, error) {
 		}
 		list = []store.MountTarget{m}
 	case apID != "":
-		if err := checkPattern(apID, "accessPointId", accessPointIDPattern); err != nil {
+		if err := awsapi.CheckPattern(apID, "accessPointId", accessPointIDPattern); err != nil {
 			return 0, nil, err
 		}
 		ap, err := a.cfg.Store.AccessPoint(r.Context(), a.localID(apID))
@@ -152,7 +152,7 @@ func (a *API) describeMountTargets(r *http.Request) (int, any, error) {
 		fsID = ap.FileSystemID
 		fallthrough
 	default:
-		if err := checkPattern(fsID, "fileSystemId", fileSystemIDPattern); err != nil {
+		if err := awsapi.CheckPattern(fsID, "fileSystemId", fileSystemIDPattern); err != nil {
 			return 0, nil, err
 		}
 		if _, err := a.cfg.Store.FileSystem(r.Context(), a.localID(fsID)); err != nil {
@@ -179,7 +179,7 @@ func (a *API) describeMountTargets(r *http.Request) (int, any, error) {
 
 func (a *API) deleteMountTarget(r *http.Request) (int, any, error) {
 	id := r.PathValue("MountTargetId")
-	if err := checkPattern(id, "mountTargetId", mountTargetIDPattern); err != nil {
+	if err := awsapi.CheckPattern(id, "mountTargetId", mountTargetIDPattern); err != nil {
 		return 0, nil, err
 	}
 	if err := a.cfg.Store.DeleteMountTarget(r.Context(), id); err != nil {

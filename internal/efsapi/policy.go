@@ -29,7 +29,7 @@ func (a *API) putFileSystemPolicy(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	if in.Policy == nil {
-		return 0, nil, required("policy")
+		return 0, nil, awsapi.Required("policy")
 	}
 	if len(*in.Policy) > maxPolicyChars {
 		return 0, nil, awsapi.Errorf(http.StatusBadRequest, "InvalidPolicyException",

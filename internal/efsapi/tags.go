@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"tarn.dev/tarn/internal/awsapi"
 )
 
 var resourceIDPattern = regexp.MustCompile(`^(fs-[0-9a-f]{8,40}|fsap-[0-9a-f]{8,40})$`)
@@ -12,7 +13,7 @@ var resourceIDPattern = regexp.MustCompile(`^(fs-[0-9a-f]{8,40}|fsap-[0-9a-f]{8,
 // returns it with the not-found error code that fits its kind.
 func resourceID(r *http.Request) (id, notFoundCode string, err error) {
 	id = idFrom(r.PathValue("ResourceId"))
-	if err := checkPattern(id, "resourceId", resourceIDPattern); err != nil {
+	if err := awsapi.CheckPattern(id, "resourceId", resourceIDPattern); err != nil {
 		return "", "", err
 	}
 	if strings.HasPrefix(id, "fsap-") {
@@ -33,7 +34,7 @@ func (a *API) tagResource(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	if in.Tags == nil {
-		return 0, nil, required("tags")
+		return 0, nil, awsapi.Required("tags")
 	}
 	tags, err := checkTags(in.Tags, "tags")
 	if err != nil {
@@ -52,7 +53,7 @@ func (a *API) untagResource(r *http.Request) (int, any, error) {
 	}
 	keys := r.URL.Query()["tagKeys"]
 	if len(keys) == 0 {
-		return 0, nil, required("tagKeys")
+		return 0, nil, awsapi.Required("tagKeys")
 	}
 	if err := a.cfg.Store.UntagResource(r.Context(), id, keys); err != nil {
 		return 0, nil, notFound(err, code, id)
@@ -105,7 +106,7 @@ func (a *API) createTags(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	if in.Tags == nil {
-		return 0, nil, required("tags")
+		return 0, nil, awsapi.Required("tags")
 	}
 	tags, err := checkTags(in.Tags, "tags")
 	if err != nil {
@@ -129,7 +130,7 @@ func (a *API) deleteTags(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	if len(in.TagKeys) == 0 {
-		return 0, nil, required("tagKeys")
+		return 0, nil, awsapi.Required("tagKeys")
 	}
 	if err := a.cfg.Store.UntagResource(r.Context(), id, in.TagKeys); err != nil {
 		return 0, nil, notFound(err, "FileSystemNotFound", "file system "+id)

@@ -22,47 +22,6 @@ var (
 	permissionsPattern   = regexp.MustCompile(`^[0-7]{3,4}$`)
 )
 
-func required(field string) *awsapi.Error {
-	return awsapi.Validation("null", field, "Member must not be null")
-}
-
-func checkLength(value, field string, min, max int) error {
-	n := len([]rune(value))
-	switch {
-	case n < min:
-		return awsapi.Validation(value, field, fmt.Sprintf("Member must have length greater than or equal to %d", min))
-	case n > max:
-		return awsapi.Validation(value, field, fmt.Sprintf("Member must have length less than or equal to %d", max))
-	}
-	return nil
-}
-
-func checkPattern(value, field string, re *regexp.Regexp) error {
-	if !re.MatchString(value) {
-		return awsapi.Validation(value, field, "Member must satisfy regular expression pattern: "+re.String())
-	}
-	return nil
-}
-
-func checkEnum(value, field string, allowed ...string) error {
-	for _, a := range allowed {
-		if value == a {
-			return nil
-		}
-	}
-	return awsapi.Validation(value, field, "Member must satisfy enum value set: ["+strings.Join(allowed, ", ")+"]")
-}
-
-func checkRange(value int64, field string, min, max int64) error {
-	switch {
-	case value < min:
-		return awsapi.Validation(value, field, fmt.Sprintf("Member must have value greater than or equal to %d", min))
-	case value > max:
-		return awsapi.Validation(value, field, fmt.Sprintf("Member must have value less than or equal to %d", max))
-	}
-	return nil
-}
-
 // localID returns the bare id of an id-or-ARN value ("…/fs-123" →
 // "fs-123"). An ARN of another region or account is returned whole, so that
 // looking it up finds nothing, as on AWS.
@@ -91,18 +50,18 @@ func checkTags(tags []wireTag, field string) ([]store.Tag, error) {
 	for i, t := range tags {
 		f := fmt.Sprintf("%s.%d.member", field, i+1)
 		if t.Key == nil {
-			return nil, required(f + ".key")
+			return nil, awsapi.Required(f + ".key")
 		}
 		if t.Value == nil {
-			return nil, required(f + ".value")
+			return nil, awsapi.Required(f + ".value")
 		}
-		if err := checkLength(*t.Key, f+".key", 1, 128); err != nil {
+		if err := awsapi.CheckLength(*t.Key, f+".key", 1, 128); err != nil {
 			return nil, err
 		}
-		if err := checkPattern(*t.Key, f+".key", tagKeyPattern); err != nil {
+		if err := awsapi.CheckPattern(*t.Key, f+".key", tagKeyPattern); err != nil {
 			return nil, err
 		}
-		if err := checkLength(*t.Value, f+".value", 0, 256); err != nil {
+		if err := awsapi.CheckLength(*t.Value, f+".value", 0, 256); err != nil {
 			return nil, err
 		}
 		if strings.HasPrefix(*t.Key, "aws:") {
@@ -144,7 +103,7 @@ func page(r *http.Request, sizeParam, tokenParam string, max int) (size int, aft
 		if perr != nil {
 			return 0, "", awsapi.Validation(s, sizeParam, "Member must be an integer")
 		}
-		if err := checkRange(n, sizeParam, 1, 1<<31-1); err != nil {
+		if err := awsapi.CheckRange(n, sizeParam, 1, 1<<31-1); err != nil {
 			return 0, "", err
 		}
 		size = int(min(n, int64(max)))
@@ -167,7 +126,7 @@ func nextToken(lastID string) string { return base64.RawURLEncoding.EncodeToStri
 // states this with a look-ahead regular expression, which Go's RE2 lacks.)
 func checkRootPath(p string) error {
 	const field = "rootDirectory.path"
-	if err := checkLength(p, field, 1, 100); err != nil {
+	if err := awsapi.CheckLength(p, field, 1, 100); err != nil {
 		return err
 	}
 	const constraint = "Member must satisfy regular expression pattern: ^(\\/|(\\/(?!\\.)+[^$#<>;`|&?{}^*/\\n]+){1,4})$"

@@ -81,9 +81,9 @@ func (a *API) putConcurrency(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	if in.ReservedConcurrentExecutions == nil {
-		return 0, nil, required("reservedConcurrentExecutions")
+		return 0, nil, awsapi.Required("reservedConcurrentExecutions")
 	}
-	if err := checkRange(*in.ReservedConcurrentExecutions, "reservedConcurrentExecutions", 0, 1<<31-1); err != nil {
+	if err := awsapi.CheckRange(*in.ReservedConcurrentExecutions, "reservedConcurrentExecutions", 0, 1<<31-1); err != nil {
 		return 0, nil, err
 	}
 	if err := unqualified(t, "PutFunctionConcurrency"); err != nil {
@@ -172,7 +172,7 @@ func (a *API) provisionedTarget(r *http.Request) (target, resolved, error) {
 		return t, resolved{}, err
 	}
 	if t.qualifier == "" {
-		return t, resolved{}, required("qualifier")
+		return t, resolved{}, awsapi.Required("qualifier")
 	}
 	if t.qualifier == latest {
 		return t, resolved{}, invalid("Provisioned Concurrency Configs cannot be applied to unpublished function versions.")
@@ -193,9 +193,9 @@ func (a *API) putProvisioned(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	if in.ProvisionedConcurrentExecutions == nil {
-		return 0, nil, required("provisionedConcurrentExecutions")
+		return 0, nil, awsapi.Required("provisionedConcurrentExecutions")
 	}
-	if err := checkRange(*in.ProvisionedConcurrentExecutions, "provisionedConcurrentExecutions", 1, 1<<31-1); err != nil {
+	if err := awsapi.CheckRange(*in.ProvisionedConcurrentExecutions, "provisionedConcurrentExecutions", 1, 1<<31-1); err != nil {
 		return 0, nil, err
 	}
 	ctx := r.Context()

@@ -53,46 +53,46 @@ func checkRuntime(rt string) error {
 // model's constraints (ValidationException), before any semantic check.
 func validateConfig(in *configRequest) error {
 	if in.Role != nil {
-		if err := checkLength(*in.Role, "role", 1, 2048); err != nil {
+		if err := awsapi.CheckLength(*in.Role, "role", 1, 2048); err != nil {
 			return err
 		}
-		if err := checkPattern(*in.Role, "role", rolePattern); err != nil {
+		if err := awsapi.CheckPattern(*in.Role, "role", rolePattern); err != nil {
 			return err
 		}
 	}
 	if in.Handler != nil {
-		if err := checkLength(*in.Handler, "handler", 0, 128); err != nil {
+		if err := awsapi.CheckLength(*in.Handler, "handler", 0, 128); err != nil {
 			return err
 		}
-		if err := checkPattern(*in.Handler, "handler", handlerPattern); err != nil {
+		if err := awsapi.CheckPattern(*in.Handler, "handler", handlerPattern); err != nil {
 			return err
 		}
 	}
 	if in.Description != nil {
-		if err := checkLength(*in.Description, "description", 0, 256); err != nil {
+		if err := awsapi.CheckLength(*in.Description, "description", 0, 256); err != nil {
 			return err
 		}
 	}
 	if in.Timeout != nil {
-		if err := checkRange(*in.Timeout, "timeout", 1, 900); err != nil {
+		if err := awsapi.CheckRange(*in.Timeout, "timeout", 1, 900); err != nil {
 			return err
 		}
 	}
 	if in.MemorySize != nil {
-		if err := checkRange(*in.MemorySize, "memorySize", 128, 10240); err != nil {
+		if err := awsapi.CheckRange(*in.MemorySize, "memorySize", 128, 10240); err != nil {
 			return err
 		}
 	}
 	if in.EphemeralStorage != nil {
 		if in.EphemeralStorage.Size == nil {
-			return required("ephemeralStorage.size")
+			return awsapi.Required("ephemeralStorage.size")
 		}
-		if err := checkRange(*in.EphemeralStorage.Size, "ephemeralStorage.size", 512, 10240); err != nil {
+		if err := awsapi.CheckRange(*in.EphemeralStorage.Size, "ephemeralStorage.size", 512, 10240); err != nil {
 			return err
 		}
 	}
 	if in.PackageType != nil {
-		if err := checkEnum(*in.PackageType, "packageType", "Zip", "Image"); err != nil {
+		if err := awsapi.CheckEnum(*in.PackageType, "packageType", "Zip", "Image"); err != nil {
 			return err
 		}
 	}
@@ -100,7 +100,7 @@ func validateConfig(in *configRequest) error {
 		return awsapi.Validation(strings.Join(in.Architectures, ","), "architectures", "Member must have length less than or equal to 1")
 	}
 	for _, arch := range in.Architectures {
-		if err := checkEnum(arch, "architectures", "x86_64", "arm64"); err != nil {
+		if err := awsapi.CheckEnum(arch, "architectures", "x86_64", "arm64"); err != nil {
 			return err
 		}
 	}
@@ -120,27 +120,27 @@ func validateConfig(in *configRequest) error {
 		for i, fc := range fcs {
 			f := "fileSystemConfigs." + strconv.Itoa(i+1) + ".member."
 			if fc.Arn == nil {
-				return required(f + "arn")
+				return awsapi.Required(f + "arn")
 			}
 			if fc.LocalMountPath == nil {
-				return required(f + "localMountPath")
+				return awsapi.Required(f + "localMountPath")
 			}
-			if err := checkLength(*fc.Arn, f+"arn", 0, 200); err != nil {
+			if err := awsapi.CheckLength(*fc.Arn, f+"arn", 0, 200); err != nil {
 				return err
 			}
-			if err := checkPattern(*fc.Arn, f+"arn", accessPointPattern); err != nil {
+			if err := awsapi.CheckPattern(*fc.Arn, f+"arn", accessPointPattern); err != nil {
 				return err
 			}
-			if err := checkLength(*fc.LocalMountPath, f+"localMountPath", 0, 160); err != nil {
+			if err := awsapi.CheckLength(*fc.LocalMountPath, f+"localMountPath", 0, 160); err != nil {
 				return err
 			}
-			if err := checkPattern(*fc.LocalMountPath, f+"localMountPath", mountPathPattern); err != nil {
+			if err := awsapi.CheckPattern(*fc.LocalMountPath, f+"localMountPath", mountPathPattern); err != nil {
 				return err
 			}
 		}
 	}
 	if in.TracingConfig != nil && in.TracingConfig.Mode != "" {
-		if err := checkEnum(in.TracingConfig.Mode, "tracingConfig.mode", "Active", "PassThrough"); err != nil {
+		if err := awsapi.CheckEnum(in.TracingConfig.Mode, "tracingConfig.mode", "Active", "PassThrough"); err != nil {
 			return err
 		}
 	}
@@ -308,17 +308,17 @@ func (a *API) createFunction(r *http.Request) (int, any, error) {
 	}
 	ctx := r.Context()
 	if in.FunctionName == nil {
-		return 0, nil, required("functionName")
+		return 0, nil, awsapi.Required("functionName")
 	}
 	t, err := a.parseName(*in.FunctionName)
 	if err != nil {
 		return 0, nil, err
 	}
 	if in.Role == nil {
-		return 0, nil, required("role")
+		return 0, nil, awsapi.Required("role")
 	}
 	if in.Code == nil {
-		return 0, nil, required("code")
+		return 0, nil, awsapi.Required("code")
 	}
 	if err := validateConfig(&in); err != nil {
 		return 0, nil, err
@@ -581,7 +581,7 @@ func (a *API) updateFunctionCode(r *http.Request) (int, any, error) {
 		return 0, nil, awsapi.Validation(strings.Join(in.Architectures, ","), "architectures", "Member must have length less than or equal to 1")
 	}
 	for _, arch := range in.Architectures {
-		if err := checkEnum(arch, "architectures", "x86_64", "arm64"); err != nil {
+		if err := awsapi.CheckEnum(arch, "architectures", "x86_64", "arm64"); err != nil {
 			return 0, nil, err
 		}
 	}
@@ -744,14 +744,14 @@ func (a *API) listFunctions(r *http.Request) (int, any, error) {
 		if err != nil {
 			return 0, nil, awsapi.Validation(s, "maxItems", "Member must be an integer")
 		}
-		if err := checkRange(n, "maxItems", 1, 10000); err != nil {
+		if err := awsapi.CheckRange(n, "maxItems", 1, 10000); err != nil {
 			return 0, nil, err
 		}
 		limit = int(min(n, maxListItems))
 	}
 	all := false
 	if v := q.Get("FunctionVersion"); q.Has("FunctionVersion") {
-		if err := checkEnum(v, "functionVersion", "ALL"); err != nil {
+		if err := awsapi.CheckEnum(v, "functionVersion", "ALL"); err != nil {
 			return 0, nil, err
 		}
 		all = true

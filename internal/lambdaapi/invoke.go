@@ -32,12 +32,12 @@ func (a *API) invoke(r *http.Request) (int, any, error) {
 	if typ == "" {
 		typ = invokeSync
 	}
-	if err := checkEnum(typ, "invocationType", invokeEvent, invokeSync, invokeDryRun); err != nil {
+	if err := awsapi.CheckEnum(typ, "invocationType", invokeEvent, invokeSync, invokeDryRun); err != nil {
 		return 0, nil, err
 	}
 	logType := r.Header.Get("X-Amz-Log-Type")
 	if logType != "" {
-		if err := checkEnum(logType, "logType", "None", "Tail"); err != nil {
+		if err := awsapi.CheckEnum(logType, "logType", "None", "Tail"); err != nil {
 			return 0, nil, err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"tarn.dev/tarn/internal/awsapi"
 
 	"tarn.dev/tarn/internal/store"
 )
@@ -35,31 +36,31 @@ func (a *API) addPermission(r *http.Request) (int, any, error) {
 	}
 	switch {
 	case in.StatementID == nil:
-		return 0, nil, required("statementId")
+		return 0, nil, awsapi.Required("statementId")
 	case in.Action == nil:
-		return 0, nil, required("action")
+		return 0, nil, awsapi.Required("action")
 	case in.Principal == nil:
-		return 0, nil, required("principal")
+		return 0, nil, awsapi.Required("principal")
 	}
-	if err := checkLength(*in.StatementID, "statementId", 1, 100); err != nil {
+	if err := awsapi.CheckLength(*in.StatementID, "statementId", 1, 100); err != nil {
 		return 0, nil, err
 	}
-	if err := checkPattern(*in.StatementID, "statementId", statementIDPattern); err != nil {
+	if err := awsapi.CheckPattern(*in.StatementID, "statementId", statementIDPattern); err != nil {
 		return 0, nil, err
 	}
-	if err := checkPattern(*in.Action, "action", actionPattern); err != nil {
+	if err := awsapi.CheckPattern(*in.Action, "action", actionPattern); err != nil {
 		return 0, nil, err
 	}
-	if err := checkPattern(*in.Principal, "principal", principalPattern); err != nil {
+	if err := awsapi.CheckPattern(*in.Principal, "principal", principalPattern); err != nil {
 		return 0, nil, err
 	}
 	if in.SourceAccount != nil {
-		if err := checkPattern(*in.SourceAccount, "sourceAccount", accountPattern); err != nil {
+		if err := awsapi.CheckPattern(*in.SourceAccount, "sourceAccount", accountPattern); err != nil {
 			return 0, nil, err
 		}
 	}
 	if in.FunctionURLAuthType != nil {
-		if err := checkEnum(*in.FunctionURLAuthType, "functionUrlAuthType", "NONE", "AWS_IAM"); err != nil {
+		if err := awsapi.CheckEnum(*in.FunctionURLAuthType, "functionUrlAuthType", "NONE", "AWS_IAM"); err != nil {
 			return 0, nil, err
 		}
 	}
@@ -153,7 +154,7 @@ func (a *API) removePermission(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	sid := r.PathValue("StatementId")
-	if err := checkPattern(sid, "statementId", statementIDPattern); err != nil {
+	if err := awsapi.CheckPattern(sid, "statementId", statementIDPattern); err != nil {
 		return 0, nil, err
 	}
 	ctx := r.Context()

@@ -1,7 +1,6 @@
 package lambdaapi
 
 import (
-	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -37,47 +36,6 @@ var (
 // a look-ahead, which Go's RE2 lacks: names of digits only are refused).
 const aliasNameConstraint = "Member must satisfy regular expression pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+)"
 
-func required(field string) *awsapi.Error {
-	return awsapi.Validation("null", field, "Member must not be null")
-}
-
-func checkLength(value, field string, lo, hi int) error {
-	n := len([]rune(value))
-	switch {
-	case n < lo:
-		return awsapi.Validation(value, field, fmt.Sprintf("Member must have length greater than or equal to %d", lo))
-	case n > hi:
-		return awsapi.Validation(value, field, fmt.Sprintf("Member must have length less than or equal to %d", hi))
-	}
-	return nil
-}
-
-func checkPattern(value, field string, re *regexp.Regexp) error {
-	if !re.MatchString(value) {
-		return awsapi.Validation(value, field, "Member must satisfy regular expression pattern: "+re.String())
-	}
-	return nil
-}
-
-func checkRange(value int64, field string, lo, hi int64) error {
-	switch {
-	case value < lo:
-		return awsapi.Validation(value, field, fmt.Sprintf("Member must have value greater than or equal to %d", lo))
-	case value > hi:
-		return awsapi.Validation(value, field, fmt.Sprintf("Member must have value less than or equal to %d", hi))
-	}
-	return nil
-}
-
-func checkEnum(value, field string, allowed ...string) error {
-	for _, a := range allowed {
-		if value == a {
-			return nil
-		}
-	}
-	return awsapi.Validation(value, field, "Member must satisfy enum value set: ["+strings.Join(allowed, ", ")+"]")
-}
-
 // target is a function reference from a request: a name and an optional
 // qualifier (version, alias or $LATEST).
 type target struct {
@@ -89,12 +47,12 @@ type target struct {
 // :qualifier. An ARN of another account or region names no function here.
 func (a *API) parseName(v string) (target, error) {
 	if v == "" {
-		return target{}, required("functionName")
+		return target{}, awsapi.Required("functionName")
 	}
-	if err := checkLength(v, "functionName", 1, 170); err != nil {
+	if err := awsapi.CheckLength(v, "functionName", 1, 170); err != nil {
 		return target{}, err
 	}
-	if err := checkPattern(v, "functionName", functionNamePattern); err != nil {
+	if err := awsapi.CheckPattern(v, "functionName", functionNamePattern); err != nil {
 		return target{}, err
 	}
 	parts := strings.Split(v, ":")
@@ -121,9 +79,9 @@ func (a *API) parseName(v string) (target, error) {
 			t.qualifier = parts[7]
 		}
 	default:
-		return t, checkPattern(v+"\x00", "functionName", functionNamePattern)
+		return t, awsapi.CheckPattern(v+"\x00", "functionName", functionNamePattern)
 	}
-	if err := checkLength(t.name, "functionName", 1, 64); err != nil {
+	if err := awsapi.CheckLength(t.name, "functionName", 1, 64); err != nil {
 		return t, err
 	}
 	if !bareNamePattern.MatchString(t.name) {
@@ -140,10 +98,10 @@ func (a *API) target(r *http.Request) (target, error) {
 		return t, err
 	}
 	if q := r.URL.Query().Get("Qualifier"); r.URL.Query().Has("Qualifier") {
-		if err := checkLength(q, "qualifier", 1, 128); err != nil {
+		if err := awsapi.CheckLength(q, "qualifier", 1, 128); err != nil {
 			return t, err
 		}
-		if err := checkPattern(q, "qualifier", qualifierPattern); err != nil {
+		if err := awsapi.CheckPattern(q, "qualifier", qualifierPattern); err != nil {
 			return t, err
 		}
 		if t.qualifier != "" && t.qualifier != q {
@@ -160,7 +118,7 @@ func checkEnvironment(vars map[string]string) error {
 	size := 0
 	var reserved []string
 	for k, v := range vars {
-		if err := checkPattern(k, "environment.variables", envKeyPattern); err != nil {
+		if err := awsapi.CheckPattern(k, "environment.variables", envKeyPattern); err != nil {
 			return awsapi.Validation("[SENSITIVE]", "environment.variables", "Member must satisfy regular expression pattern: "+envKeyPattern.String())
 		}
 		if runtimes.Reserved(k) {

@@ -32,7 +32,7 @@ func (a *API) publishVersion(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	if in.Description != nil {
-		if err := checkLength(*in.Description, "description", 0, 256); err != nil {
+		if err := awsapi.CheckLength(*in.Description, "description", 0, 256); err != nil {
 			return 0, nil, err
 		}
 	}
@@ -151,7 +151,7 @@ func listParams(r *http.Request) (start, limit int, err error) {
 		if perr != nil {
 			return 0, 0, awsapi.Validation(s, "maxItems", "Member must be an integer")
 		}
-		if err := checkRange(n, "maxItems", 1, 10000); err != nil {
+		if err := awsapi.CheckRange(n, "maxItems", 1, 10000); err != nil {
 			return 0, 0, err
 		}
 		limit = int(min(n, maxListItems))
@@ -166,7 +166,7 @@ func (a *API) aliasNotFound(name, alias string) *awsapi.Error {
 }
 
 func checkAliasName(n string) error {
-	if err := checkLength(n, "name", 1, 128); err != nil {
+	if err := awsapi.CheckLength(n, "name", 1, 128); err != nil {
 		return err
 	}
 	if !aliasNameConstraintOK(n) {
@@ -182,10 +182,10 @@ func aliasNameConstraintOK(n string) bool {
 // checkAliasTarget validates the version an alias points to and its
 // routing weights, and checks that the versions exist.
 func (a *API) checkAliasTarget(ctx context.Context, name, version string, rc *routingConfig) error {
-	if err := checkLength(version, "functionVersion", 1, 1024); err != nil {
+	if err := awsapi.CheckLength(version, "functionVersion", 1, 1024); err != nil {
 		return err
 	}
-	if err := checkPattern(version, "functionVersion", versionPattern); err != nil {
+	if err := awsapi.CheckPattern(version, "functionVersion", versionPattern); err != nil {
 		return err
 	}
 	versions := []string{version}
@@ -194,7 +194,7 @@ func (a *API) checkAliasTarget(ctx context.Context, name, version string, rc *ro
 			return invalid("Number of items in AdditionalVersionWeights cannot be greater than 1")
 		}
 		for v, w := range rc.AdditionalVersionWeights {
-			if err := checkPattern(v, "routingConfig.additionalVersionWeights.key", regexpDigits); err != nil {
+			if err := awsapi.CheckPattern(v, "routingConfig.additionalVersionWeights.key", regexpDigits); err != nil {
 				return err
 			}
 			if w < 0 || w > 1 {
@@ -237,16 +237,16 @@ func (a *API) createAlias(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	if in.Name == nil {
-		return 0, nil, required("name")
+		return 0, nil, awsapi.Required("name")
 	}
 	if in.FunctionVersion == nil {
-		return 0, nil, required("functionVersion")
+		return 0, nil, awsapi.Required("functionVersion")
 	}
 	if err := checkAliasName(*in.Name); err != nil {
 		return 0, nil, err
 	}
 	if in.Description != nil {
-		if err := checkLength(*in.Description, "description", 0, 256); err != nil {
+		if err := awsapi.CheckLength(*in.Description, "description", 0, 256); err != nil {
 			return 0, nil, err
 		}
 	}
@@ -315,7 +315,7 @@ func (a *API) updateAlias(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	if in.Description != nil {
-		if err := checkLength(*in.Description, "description", 0, 256); err != nil {
+		if err := awsapi.CheckLength(*in.Description, "description", 0, 256); err != nil {
 			return 0, nil, err
 		}
 	}
