@@ -21,7 +21,7 @@ import (
 
 // fileService returns a file service over a temporary database and block
 // store, or skips without FUSE.
-func fileService(t *testing.T) *filesvc.Service {
+func fileService(t testing.TB) *filesvc.Service {
 	t.Helper()
 	requireRoot(t)
 	if _, err := os.Stat("/dev/fuse"); err != nil {
