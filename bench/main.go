@@ -15,6 +15,7 @@ import (
 	"tarn.dev/tarn/bench/apbench"
 	"tarn.dev/tarn/bench/controlapi"
 	"tarn.dev/tarn/bench/fsbench"
+	"tarn.dev/tarn/bench/lambdabench"
 )
 
 var benchmarks = map[string]func(ctx context.Context) error{
@@ -22,6 +23,7 @@ var benchmarks = map[string]func(ctx context.Context) error{
 	"controlapi": controlapi.Run,
 	"fs":         fsbench.Run,
 	"fsmem":      fsbench.RunMemory,
+	"lambda":     lambdabench.Run,
 }
 
 func main() {
