@@ -125,7 +125,8 @@ func TestExerciserMatchesModel(t *testing.T) {
 		},
 	}
 	tg.remount = func(t *testing.T) string {
-		srv.must("umount", tg.mp, tg.mp2)
+		srv.umount(tg.mp)
+		srv.umount(tg.mp2)
 		return srv.mount(id, false)
 	}
 	runExerciser(t, ops, tg)
@@ -143,7 +144,7 @@ func TestExerciserInProcessServer(t *testing.T) {
 	tg := exTarget{mp: svc.mount(t, false), mp2: svc.mount(t, false), fsck: svc.fsckClean}
 	tg.remount = func(t *testing.T) string {
 		for _, mp := range []string{tg.mp, tg.mp2} {
-			if err := svc.Unmount(mp); err != nil {
+			if err := svc.unmount(t, mp); err != nil {
 				t.Fatal(err)
 			}
 		}

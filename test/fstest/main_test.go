@@ -144,11 +144,16 @@ func (s *service) mount(t *testing.T, readOnly bool) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := s.Unmount(mp); err != nil && !errors.Is(err, filesvc.ErrNotMounted) {
+		if err := s.unmount(t, mp); err != nil && !errors.Is(err, filesvc.ErrNotMounted) {
 			t.Errorf("unmount %s: %v", mp, err)
 		}
 	})
 	return mp
+}
+
+// unmount unmounts mp (see unmountGuarded).
+func (s *service) unmount(t *testing.T, mp string) error {
+	return unmountGuarded(t, mp, func() error { return s.Unmount(mp) })
 }
 
 // fsckClean runs fsck without repair and fails t if it finds problems.

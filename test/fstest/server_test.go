@@ -82,9 +82,8 @@ func startServer(t *testing.T, dir string) *tarnServer {
 			select {
 			case <-s.exited:
 			case <-time.After(startTimeout):
-				t.Errorf("tarn server did not stop within %v of SIGTERM; killing it", startTimeout)
-				s.cmd.Process.Kill()
-				<-s.exited
+				t.Errorf("tarn server did not stop within %v of SIGTERM; its goroutines follow (SIGQUIT)", startTimeout)
+				s.quit()
 			}
 		}
 		if t.Failed() {
@@ -105,6 +104,18 @@ func startServer(t *testing.T, dir string) *tarnServer {
 		if time.Now().After(deadline) {
 			t.Fatalf("tarn server did not come up within %v:\n%s", startTimeout, s.out.String())
 		}
+	}
+}
+
+// quit makes the server dump its goroutines into its output and exit
+// (SIGQUIT), or kills it if it does not.
+func (s *tarnServer) quit() {
+	s.cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-s.exited:
+	case <-time.After(5 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.exited
 	}
 }
 
@@ -129,22 +140,62 @@ func (s *tarnServer) Stop() {
 // returns its output and exit code.
 func (s *tarnServer) tarn(args ...string) (stdout, stderr string, code int) {
 	s.t.Helper()
+	stdout, stderr, code, err := s.run(tarnBinary(s.t), s.t.TempDir(), args...)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return stdout, stderr, code
+}
+
+// run runs the tarn binary bin with home directory home; it may run on any
+// goroutine.
+func (s *tarnServer) run(bin, home string, args ...string) (stdout, stderr string, code int, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	full := append(append([]string(nil), args...), "--data", s.Dir)
-	cmd := exec.CommandContext(ctx, tarnBinary(s.t), full...)
-	cmd.Env = baseEnv(s.t.TempDir())
+	cmd := exec.CommandContext(ctx, bin, full...)
+	cmd.Env = baseEnv(home)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
+	err = cmd.Run()
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee):
-		code = ee.ExitCode()
+		return out.String(), errb.String(), ee.ExitCode(), nil
 	case err != nil:
-		s.t.Fatalf("run tarn %s: %v", strings.Join(full, " "), err)
+		return "", "", 0, fmt.Errorf("run tarn %s: %w", strings.Join(full, " "), err)
 	}
-	return out.String(), errb.String(), code
+	return out.String(), errb.String(), 0, nil
+}
+
+// umount unmounts mp with `tarn umount` (see unmountGuarded) and fails the
+// test if that fails.
+func (s *tarnServer) umount(mp string) {
+	s.t.Helper()
+	if err := s.tryUmount(mp); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *tarnServer) tryUmount(mp string) error {
+	bin, home := tarnBinary(s.t), s.t.TempDir()
+	return unmountGuarded(s.t, mp, func() error {
+		out, errOut, code, err := s.run(bin, home, "umount", mp)
+		if err == nil && code != 0 {
+			err = fmt.Errorf("tarn umount %s: exit %d\n%s%s", mp, code, out, errOut)
+		}
+		return err
+	})
+}
+
+// alive reports whether the server process still runs.
+func (s *tarnServer) alive() bool {
+	select {
+	case <-s.exited:
+		return false
+	default:
+		return true
+	}
 }
 
 // must runs a tarn CLI command that must succeed and returns its output.
@@ -168,8 +219,8 @@ func (s *tarnServer) createFS(name string) string {
 }
 
 // mount mounts fs at a new temporary directory through the server and
-// returns the mount point. A mount left dead by a killed server is
-// detached when the test ends.
+// returns the mount point. When the test ends a mount still there is
+// unmounted through the server, or detached if its server is gone.
 func (s *tarnServer) mount(fsID string, readOnly bool) string {
 	s.t.Helper()
 	mp := s.t.TempDir()
@@ -178,7 +229,14 @@ func (s *tarnServer) mount(fsID string, readOnly bool) string {
 		args = append(args, "--read-only")
 	}
 	s.must(args...)
-	s.t.Cleanup(func() { detachIfMounted(s.t, mp) })
+	s.t.Cleanup(func() {
+		if s.alive() && mountedAt(s.t, mp) {
+			if err := s.tryUmount(mp); err != nil {
+				s.t.Error(err)
+			}
+		}
+		detachIfMounted(s.t, mp)
+	})
 	return mp
 }
 
