@@ -15,6 +15,7 @@ import (
 	"tarn.dev/tarn/bench/apbench"
 	"tarn.dev/tarn/bench/controlapi"
 	"tarn.dev/tarn/bench/fsbench"
+	"tarn.dev/tarn/bench/gatewaybench"
 	"tarn.dev/tarn/bench/lambdabench"
 )
 
@@ -23,6 +24,7 @@ var benchmarks = map[string]func(ctx context.Context) error{
 	"controlapi": controlapi.Run,
 	"fs":         fsbench.Run,
 	"fsmem":      fsbench.RunMemory,
+	"gateway":    gatewaybench.Run,
 	"lambda":     lambdabench.Run,
 }
 
