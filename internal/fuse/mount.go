@@ -132,10 +132,14 @@ func Mount(fsys vfs.FileSystem, watch func(func(vfs.Change)) (cancel func()), mo
 		DirectMountStrict:    true,
 		DirectMountFlags:     flags,
 		DisabledCapabilities: gofuse.CAP_PASSTHROUGH,
-		MaxWrite:             1 << 20,
-		MaxReadAhead:         1 << 20,
-		MaxBackground:        opts.MaxBackground,
-		Logger:               log.New(slogWriter{opts.Log}, "", 0),
+		// Read replies come from memory, not file descriptors: splicing them
+		// through a pipe only adds a copy (and a 1 MiB reply plus its header
+		// does not fit the default pipe).
+		DisableSplice: true,
+		MaxWrite:      1 << 20,
+		MaxReadAhead:  1 << 20,
+		MaxBackground: opts.MaxBackground,
+		Logger:        log.New(slogWriter{opts.Log}, "", 0),
 	}
 	if !opts.ServerPermissions {
 		mo.Options = append(mo.Options, "default_permissions")
