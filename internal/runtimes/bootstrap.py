@@ -7,12 +7,11 @@ JSON result to /response or the exception to /error. Init failures go to
 runtime interface client (awslambdaric) in its text log format.
 """
 
-import decimal
-import http.client
 import importlib
 import json
 import logging
 import os
+import socket
 import sys
 import time
 import traceback
@@ -42,28 +41,91 @@ class FaultException(Exception):
         self.trace = trace
 
 
+class _Headers(dict):
+    """Response headers by lower-case name."""
+
+    def get(self, name, default=None):
+        return dict.get(self, name.lower(), default)
+
+
 class RuntimeClient:
-    """One persistent HTTP/1.1 connection to the Runtime API."""
+    """One persistent HTTP/1.1 connection to the Runtime API.
+
+    The few lines of HTTP are written here rather than with http.client,
+    whose import (it pulls in the email package) costs about as much as
+    the interpreter's own start, on every cold start.
+    """
 
     def __init__(self, address):
         host, _, port = address.rpartition(":")
         self.host = host.strip("[]")
         self.port = int(port)
-        self.conn = None
+        self.sock = None
+        self.rfile = None
+
+    def _close(self):
+        if self.sock is not None:
+            try:
+                self.rfile.close()
+                self.sock.close()
+            except OSError:
+                pass
+        self.sock = self.rfile = None
 
     def _request(self, method, path, body=None, headers=None):
         for attempt in (0, 1):
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection(self.host, self.port)
             try:
-                self.conn.request(method, _API_PREFIX + path, body, headers or {})
-                resp = self.conn.getresponse()
-                return resp, resp.read()
-            except (http.client.HTTPException, OSError):
-                self.conn.close()
-                self.conn = None
+                if self.sock is None:
+                    self.sock = socket.create_connection((self.host, self.port))
+                    self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    self.rfile = self.sock.makefile("rb")
+                return self._roundtrip(method, path, body, headers or {})
+            except OSError:
+                self._close()
                 if attempt == 1:
                     raise
+
+    def _roundtrip(self, method, path, body, headers):
+        lines = ["%s %s%s HTTP/1.1" % (method, _API_PREFIX, path), "Host: %s:%d" % (self.host, self.port)]
+        lines.extend("%s: %s" % kv for kv in headers.items())
+        if method != "GET":
+            body = body or b""
+            lines.append("Content-Length: %d" % len(body))
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        self.sock.sendall(head + body if body else head)
+        status = self.rfile.readline(65537).split(None, 2)
+        if len(status) < 2:
+            raise ConnectionError("the Runtime API closed the connection")
+        resp_headers = _Headers()
+        while True:
+            line = self.rfile.readline(65537)
+            if line in (b"\r\n", b"\n", b""):
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            name, value = name.strip().lower(), value.strip()
+            resp_headers[name] = resp_headers[name] + ", " + value if name in resp_headers else value
+        if resp_headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline(65537).split(b";")[0], 16)
+                if size == 0:
+                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                chunks.append(self._read(size))
+                self.rfile.readline(65537)
+            data = b"".join(chunks)
+        else:
+            data = self._read(int(resp_headers.get("Content-Length") or 0))
+        if resp_headers.get("Connection", "").lower() == "close":
+            self._close()
+        return _Response(int(status[1]), resp_headers), data
+
+    def _read(self, n):
+        data = self.rfile.read(n)
+        if len(data) != n:
+            raise ConnectionError("the Runtime API closed the connection mid-body")
+        return data
 
     def next(self):
         resp, body = self._request("GET", "/invocation/next")
@@ -90,8 +152,17 @@ class RuntimeClient:
             sys.stderr.write("Runtime API POST %s returned %d: %s\n" % (path, resp.status, data.decode("utf-8", "replace")))
 
 
+class _Response:
+    __slots__ = ("status", "headers")
+
+    def __init__(self, status, headers):
+        self.status, self.headers = status, headers
+
+
 class _Encoder(json.JSONEncoder):
     def default(self, o):
+        import decimal  # only a handler that returns Decimals pays for it
+
         if isinstance(o, decimal.Decimal):
             return int(o) if o == o.to_integral_value() else float(o)
         return super().default(o)
