@@ -8,13 +8,12 @@ runtime interface client (awslambdaric) in its text log format.
 """
 
 import importlib
+import importlib.machinery
 import json
-import logging
 import os
 import socket
 import sys
 import time
-import traceback
 
 _API_PREFIX = "/2018-06-01/runtime"
 # Frames from this file are dropped from user stack traces, whether it runs
@@ -243,11 +242,19 @@ def make_error(message, error_type, stack_trace, request_id=None):
 def _user_frames(tb):
     # Plain (file, line, name, text) tuples, as the Lambda runtime formats
     # them: no column markers.
+    import traceback
+
     frames = [(f.filename, f.lineno, f.name, f.line) for f in traceback.extract_tb(tb)]
     for i, frame in enumerate(frames):
         if frame[0] != _THIS_FILE:
             return frames[i:]
     return frames
+
+
+def _format_frames(frames):
+    import traceback
+
+    return traceback.format_list(frames)
 
 
 def log_error(error):
@@ -267,31 +274,66 @@ def log_error(error):
     sys.stdout.write("\n".join(lines) + "\n")
 
 
-class _LambdaLogHandler(logging.Handler):
-    def emit(self, record):
-        try:
-            sys.stdout.write(self.format(record))
-        except Exception:
-            self.handleError(record)
+def setup_logging(logging):
+    """Sends records of the logging module to stdout in Lambda's format."""
 
+    class LambdaLogHandler(logging.Handler):
+        def emit(self, record):
+            try:
+                sys.stdout.write(self.format(record))
+            except Exception:
+                self.handleError(record)
 
-class _RequestIdFilter(logging.Filter):
-    def filter(self, record):
-        record.aws_request_id = _request_id or ""
-        return True
+    class RequestIdFilter(logging.Filter):
+        def filter(self, record):
+            record.aws_request_id = _request_id or ""
+            return True
 
-
-def setup_logging():
     logging.Formatter.converter = time.gmtime
-    handler = _LambdaLogHandler()
+    handler = LambdaLogHandler()
     handler.setFormatter(logging.Formatter(
         "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n", "%Y-%m-%dT%H:%M:%S"))
-    handler.addFilter(_RequestIdFilter())
+    handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
     root.addHandler(handler)
     level = (os.environ.get("AWS_LAMBDA_LOG_LEVEL") or "").upper()
     if level in logging._nameToLevel:
         root.setLevel(level)
+
+
+class _ConfigureLoggingOnImport:
+    """Configures the logging module when something first imports it.
+
+    Importing logging costs a few milliseconds of every cold start; a
+    function that never logs through it should not pay them.
+    """
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "logging":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None:
+            return None
+        real = spec.loader
+
+        class Loader:
+            def create_module(self, spec):
+                return real.create_module(spec)
+
+            def exec_module(self, module):
+                real.exec_module(module)
+                setup_logging(module)
+
+        spec.loader = Loader()
+        return spec
+
+
+def install_logging():
+    if "logging" in sys.modules:
+        setup_logging(sys.modules["logging"])
+    else:
+        sys.meta_path.insert(0, _ConfigureLoggingOnImport())
 
 
 class _Unbuffered:
@@ -382,7 +424,7 @@ def handle(client, handler, headers, body):
         error = make_error(e.msg, e.exception_type, e.trace, request_id)
     except Exception:
         etype, value, tb = sys.exc_info()
-        error = make_error(str(value), etype.__name__, traceback.format_list(_user_frames(tb)), request_id)
+        error = make_error(str(value), etype.__name__, _format_frames(_user_frames(tb)), request_id)
     else:
         client.post_response(request_id, payload, result_type)
         return
@@ -396,7 +438,7 @@ def main():
     sys.stderr = _Unbuffered(sys.stderr)
     client = RuntimeClient(os.environ["AWS_LAMBDA_RUNTIME_API"])
     setup_path(os.environ.get("LAMBDA_TASK_ROOT") or "/var/task")
-    setup_logging()
+    install_logging()
     try:
         handler = get_handler(os.environ.get("_HANDLER", ""))
     except Exception as e:
@@ -404,7 +446,7 @@ def main():
             error = make_error(e.msg, e.exception_type, e.trace)
         else:
             etype, value, tb = sys.exc_info()
-            error = make_error(str(value), etype.__name__, traceback.format_list(_user_frames(tb)))
+            error = make_error(str(value), etype.__name__, _format_frames(_user_frames(tb)))
         log_error(error)
         client.post_init_error(error)
         sys.exit(1)
