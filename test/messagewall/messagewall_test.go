@@ -117,6 +117,7 @@ func build(t *testing.T, s *testserver.Server) wall {
 	var fn struct{ FunctionArn string }
 	awsJSON(t, s, &fn, "lambda", "create-function", "--function-name", functionName,
 		"--runtime", "python3.12", "--handler", "app.handler", "--role", role.Role.Arn,
+		"--memory-size", "512", "--timeout", "30",
 		"--zip-file", "fileb://"+zipFunction(t),
 		"--file-system-configs", "Arn="+ap.AccessPointArn+",LocalMountPath=/mnt/msg")
 	s.AWS(t, "lambda", "wait", "function-active-v2", "--function-name", functionName)
