@@ -146,6 +146,9 @@ func seq(dir string, size int64, out figures) error {
 	if err != nil {
 		return err
 	}
+	// Start from a clean page cache: dirty data left by the previous
+	// target's workloads would otherwise throttle this one's writes.
+	dropCaches()
 	start := time.Now()
 	for off := int64(0); off < size; off += int64(len(buf)) {
 		if _, err := w.Write(buf); err != nil {
@@ -200,6 +203,7 @@ func random(dir string, size int64, d time.Duration, out figures) error {
 	if err := f.Sync(); err != nil {
 		return err
 	}
+	dropCaches()
 	rng := mrand.New(mrand.NewPCG(1, 2))
 	blocks := size / 4096
 	page := make([]byte, 4096)
@@ -240,6 +244,7 @@ func metadata(dir string, n int, out figures) error {
 	for i := range names {
 		names[i] = filepath.Join(d, fmt.Sprintf("f%06d", i))
 	}
+	unix.Sync()
 	start := time.Now()
 	for _, p := range names {
 		fd, err := unix.Open(p, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY, 0o644)

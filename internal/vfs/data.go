@@ -23,10 +23,14 @@ type inode struct {
 	opens    int  // open file handles, guarded by FS.mu
 	unlinked bool // lost its last link while open, guarded by FS.mu
 
-	mu        sync.Mutex // guards the fields below
-	loaded    bool
-	size      uint64 // file size including buffered writes, valid if loaded
-	dirty     []dext // buffered writes, sorted, non-overlapping
+	mu     sync.Mutex // guards the fields below
+	loaded bool
+	size   uint64 // file size including buffered writes, valid if loaded
+	dirty  []dext // buffered writes, sorted, non-overlapping
+	// flushing is a buffer being stored by a flush behind (flushDone is
+	// closed when it is recorded); reads see it under dirty.
+	flushing  []dext
+	flushDone chan struct{}
 	dirtyLen  int
 	dirtyTime time.Time
 	segs      map[uint64][]seg // visible segments per chunk
@@ -69,6 +73,13 @@ func (f *FS) acquireLocked(ino Ino) *inode {
 	}
 	st.refs++
 	return st
+}
+
+// hold takes another reference to st.
+func (f *FS) hold(st *inode) {
+	f.mu.Lock()
+	st.refs++
+	f.mu.Unlock()
 }
 
 func (f *FS) release(st *inode) {
@@ -219,11 +230,13 @@ func (f *FS) Read(ctx context.Context, h Handle, p []byte, off int64) (int, erro
 		return 0, opErr("read", hd.ino, "", err)
 	}
 	end := uint64(off) + uint64(len(p))
-	i := sort.Search(len(st.dirty), func(k int) bool { return st.dirty[k].end() > uint64(off) })
-	for ; i < len(st.dirty) && st.dirty[i].off < end; i++ {
-		d := st.dirty[i]
-		lo, hi := max(d.off, uint64(off)), min(d.end(), end)
-		copy(p[lo-uint64(off):hi-uint64(off)], d.data[lo-d.off:hi-d.off])
+	for _, buf := range [][]dext{st.flushing, st.dirty} { // older first
+		i := sort.Search(len(buf), func(k int) bool { return buf[k].end() > uint64(off) })
+		for ; i < len(buf) && buf[i].off < end; i++ {
+			d := buf[i]
+			lo, hi := max(d.off, uint64(off)), min(d.end(), end)
+			copy(p[lo-uint64(off):hi-uint64(off)], d.data[lo-d.off:hi-d.off])
+		}
 	}
 	hd.lastEnd = int64(end)
 	return len(p), nil
@@ -320,10 +333,7 @@ func (f *FS) Write(ctx context.Context, h Handle, p []byte, off int64) (int, err
 	st.size = max(st.size, uint64(off)+uint64(len(p)))
 	st.dirtyTime = f.opts.Now()
 	if st.dirtyLen >= f.opts.MaxDirtyPerFile {
-		if err := f.flushLocked(ctx, st); err != nil {
-			// The write is buffered; the error shows again on Fsync.
-			f.opts.Logger.Warn("flush after write", "ino", hd.ino, "err", err)
-		}
+		f.flushBehindLocked(ctx, st)
 	}
 	f.notify(ctx, Change{Kind: ChangeData, Ino: hd.ino})
 	return len(p), nil
@@ -426,30 +436,102 @@ func (f *FS) settled(id uint64) {
 }
 
 // flushLocked writes the buffered data of st as one slice and records its
-// extents. On failure the buffer is kept. Caller holds st.mu.
+// extents, after any flush already in flight. On failure the buffer is
+// kept. Caller holds st.mu.
 func (f *FS) flushLocked(ctx context.Context, st *inode) error {
+	f.waitFlushLocked(st)
 	if len(st.dirty) == 0 {
 		return nil
 	}
-	total := st.dirtyLen
+	batch, total, mtime := st.dirty, st.dirtyLen, st.dirtyTime
+	touched, compact, err := f.storeBatch(ctx, st.ino, batch, total, mtime)
+	if err != nil {
+		return err
+	}
+	st.dirty, st.dirtyLen = nil, 0
+	f.finishBatch(st, total, touched, compact)
+	return nil
+}
+
+// flushBehindLocked starts writing the full buffer of st in the background
+// and returns, so that a sequential writer fills the next buffer while the
+// previous one is stored. At most one flush per file is in flight; reads
+// see its data until it is recorded. If it fails, its data goes back into
+// the buffer under anything written since, and the error shows on the next
+// flush. Caller holds st.mu.
+func (f *FS) flushBehindLocked(ctx context.Context, st *inode) {
+	f.waitFlushLocked(st)
+	if len(st.dirty) == 0 {
+		return
+	}
+	batch, total, mtime := st.dirty, st.dirtyLen, st.dirtyTime
+	st.flushing, st.dirty, st.dirtyLen = batch, nil, 0
+	done := make(chan struct{})
+	st.flushDone = done
+	f.hold(st) // the flush keeps the state alive
+	ctx = context.WithoutCancel(ctx)
+	go func() {
+		defer f.release(st)
+		touched, compact, err := f.storeBatch(ctx, st.ino, batch, total, mtime)
+		st.mu.Lock()
+		st.flushing, st.flushDone = nil, nil
+		if err != nil {
+			newer := st.dirty
+			st.dirty, st.dirtyLen = batch, total
+			for _, d := range newer {
+				st.addDirty(d.off, d.data, 0)
+			}
+			f.dirty.Add(int64(st.dirtyLen - total - lenOf(newer)))
+			f.opts.Logger.Warn("flush behind writes", "ino", st.ino, "err", err)
+		} else {
+			f.finishBatch(st, total, touched, compact)
+		}
+		close(done)
+		st.mu.Unlock()
+	}()
+}
+
+func lenOf(ds []dext) (n int) {
+	for _, d := range ds {
+		n += len(d.data)
+	}
+	return n
+}
+
+// waitFlushLocked waits until no flush of st is in flight. Caller holds
+// st.mu, which is released while waiting.
+func (f *FS) waitFlushLocked(st *inode) {
+	for st.flushDone != nil {
+		done := st.flushDone
+		st.mu.Unlock()
+		<-done
+		st.mu.Lock()
+	}
+}
+
+// storeBatch writes buffered writes as one slice and records its extents,
+// the new size and mtime in one transaction. It returns the chunks it
+// touched and those grown long enough to compact. It needs no lock: batch is
+// not modified while it runs.
+func (f *FS) storeBatch(ctx context.Context, ino Ino, batch []dext, total int, mtime time.Time) (map[uint64]bool, []uint64, error) {
 	var data []byte
-	if len(st.dirty) == 1 {
-		data = st.dirty[0].data
+	if len(batch) == 1 {
+		data = batch[0].data
 	} else {
 		data = make([]byte, 0, total)
-		for _, d := range st.dirty {
+		for _, d := range batch {
 			data = append(data, d.data...)
 		}
 	}
 	id, err := f.allocSlice(ctx)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	defer f.settled(id)
 	var ext []meta.Extent
 	touched := map[uint64]bool{}
 	var sliceOff, end uint64
-	for _, d := range st.dirty {
+	for _, d := range batch {
 		o, rem := d.off, uint64(len(d.data))
 		for rem > 0 {
 			chunk, pos := o/ChunkSize, o%ChunkSize
@@ -461,25 +543,25 @@ func (f *FS) flushLocked(ctx context.Context, st *inode) error {
 		end = max(end, d.end())
 	}
 	if err := f.putSlice(ctx, id, data); err != nil {
-		return err
+		return nil, nil, err
 	}
 	var compact []uint64
 	err = f.meta.Update(ctx, func(tx meta.Tx) error {
 		compact = compact[:0]
-		in, err := tx.Inode(st.ino)
+		in, err := tx.Inode(ino)
 		if err != nil {
 			return err
 		}
 		if err := tx.AddSlice(meta.Slice{ID: id, Size: uint64(total)}); err != nil {
 			return err
 		}
-		if err := tx.AppendExtents(st.ino, ext); err != nil {
+		if err := tx.AppendExtents(ino, ext); err != nil {
 			return err
 		}
 		old := in.Size
 		in.Size = max(in.Size, end)
-		if st.dirtyTime.After(in.Mtime) {
-			in.Mtime, in.Ctime = st.dirtyTime, st.dirtyTime
+		if mtime.After(in.Mtime) {
+			in.Mtime, in.Ctime = mtime, mtime
 		}
 		if err := tx.UpdateInode(in); err != nil {
 			return err
@@ -490,7 +572,7 @@ func (f *FS) flushLocked(ctx context.Context, st *inode) error {
 		if f.opts.CompactExtents < 0 {
 			return nil
 		}
-		return tx.ChunkExtents(st.ino, func(chunk uint64, n int) error {
+		return tx.ChunkExtents(ino, func(chunk uint64, n int) error {
 			if touched[chunk] && n >= f.opts.CompactExtents {
 				compact = append(compact, chunk)
 			}
@@ -499,10 +581,15 @@ func (f *FS) flushLocked(ctx context.Context, st *inode) error {
 	})
 	if err != nil {
 		f.deleteSlice(context.WithoutCancel(ctx), meta.Slice{ID: id, Size: uint64(total)})
-		return err
+		return nil, nil, err
 	}
+	return touched, compact, nil
+}
+
+// finishBatch records in memory that a batch of total bytes is stored.
+// Caller holds st.mu.
+func (f *FS) finishBatch(st *inode, total int, touched map[uint64]bool, compact []uint64) {
 	f.dirty.Add(-int64(total))
-	st.dirty, st.dirtyLen = nil, 0
 	st.flushedGen = f.flushGen.Add(1)
 	for c := range touched {
 		delete(st.segs, c)
@@ -513,7 +600,6 @@ func (f *FS) flushLocked(ctx context.Context, st *inode) error {
 		default:
 		}
 	}
-	return nil
 }
 
 // truncate sets the size of a regular file. h is the handle it is done
@@ -526,6 +612,7 @@ func (f *FS) truncate(ctx context.Context, c Caller, ino Ino, size uint64, h Han
 	defer f.release(st)
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	f.waitFlushLocked(st) // its commit must not land after the new size
 	err := f.meta.Update(ctx, func(tx meta.Tx) error {
 		in, err := tx.Inode(ino)
 		if err != nil {

@@ -40,10 +40,14 @@
 // Writes are buffered per inode (not per handle), up to
 // Options.MaxDirtyPerFile per file and Options.MaxDirty overall, and flushed
 // as one slice when the buffer fills, on Fsync, on Flush (every close) and on
-// Release. Every handle of this process reads through the same buffer and
+// Release. A full buffer is flushed behind the writer: it is stored in the
+// background while the next one fills (one such flush per file at a time;
+// reads see its data until it is recorded, and truncation and other flushes
+// wait for it). Every handle of this process reads through the same buffer and
 // GetAttr reports the buffered size and mtime, so all local clients get
-// read-after-write consistency. Data is durable once Fsync or Flush returns:
-// the blocks are stored durably before the metadata transaction that
+// read-after-write consistency. Data is durable once Fsync or Flush returns
+// (Options.Sync, when set, is the sync that makes it so): the blocks are
+// stored before the metadata transaction that
 // references them commits. A crash loses at most unflushed writes; blocks
 // written by a flush whose transaction never committed are orphans that
 // Fsck finds and deletes.

@@ -26,7 +26,8 @@ type Options struct {
 	RootUID  uint32
 	RootGID  uint32
 	// MaxDirtyPerFile is how many written bytes one file buffers before it
-	// flushes them as a slice. Default 8 MiB.
+	// flushes them as a slice (in the background, while the next buffer fills).
+	// Default 16 MiB.
 	MaxDirtyPerFile int
 	// MaxDirty bounds the buffered bytes of all files; a write that finds
 	// the budget exceeded flushes its own file. Default 128 MiB.
@@ -71,7 +72,7 @@ func (o *Options) defaults() error {
 		o.RootMode = 0o755
 	}
 	if o.MaxDirtyPerFile <= 0 {
-		o.MaxDirtyPerFile = 32 << 20
+		o.MaxDirtyPerFile = 16 << 20
 	}
 	if o.MaxDirty <= 0 {
 		o.MaxDirty = 128 << 20
