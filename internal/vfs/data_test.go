@@ -7,9 +7,13 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync/atomic"
 	"syscall"
+	"tarn.dev/tarn/internal/blob"
+	"tarn.dev/tarn/internal/blob/mem"
+	"tarn.dev/tarn/internal/meta/sqlmeta"
 	"testing"
 
 	"tarn.dev/tarn/internal/vfs"
@@ -390,4 +394,73 @@ func TestFsyncSyncsOnceForEveryFlushSinceTheLastSync(t *testing.T) {
 	if err := failing.fs.Fsync(ctx, h2); !errors.Is(err, syscall.EIO) {
 		t.Errorf("fsync when Sync fails: %v, want EIO", err)
 	}
+}
+
+// gatedStore holds every Put until the gate is opened, so that a flush
+// behind the writer stays in flight while the test looks at the file.
+type gatedStore struct {
+	blob.Store
+	gate chan struct{}
+	fail atomic.Bool
+}
+
+func (g *gatedStore) Put(ctx context.Context, key string, data []byte) error {
+	<-g.gate
+	if g.fail.Load() {
+		return blob.ErrNoSpace
+	}
+	return g.Store.Put(ctx, key, data)
+}
+
+func TestFlushBehindKeepsDataVisibleAndRecoversFromFailure(t *testing.T) {
+	store, err := sqlmeta.OpenSQLite(filepath.Join(t.TempDir(), "meta.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	m, err := store.Open(ctx, "fs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &gatedStore{Store: mem.New(), gate: make(chan struct{})}
+	fsys, err := vfs.New(ctx, m, g, vfs.Options{MaxDirtyPerFile: 1 << 20, CompactExtents: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fsys.Close()
+	_, h, err := fsys.Create(ctx, vfs.Root, vfs.RootIno, "f", 0o644, syscall.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := bytes.Repeat([]byte("a"), 1<<20)
+	if _, err := fsys.Write(ctx, h, first, 0); err != nil { // fills the buffer: flush behind starts, held at the gate
+		t.Fatal(err)
+	}
+	second := bytes.Repeat([]byte("b"), 4096)
+	if _, err := fsys.Write(ctx, h, second, 1<<20-4096); err != nil { // overwrites the tail while it is in flight
+		t.Fatal(err)
+	}
+	got := make([]byte, 1<<20)
+	if n, err := fsys.Read(ctx, h, got, 0); err != nil || n != len(got) {
+		t.Fatalf("read during the flush: %d, %v", n, err)
+	}
+	want := append(bytes.Repeat([]byte("a"), 1<<20-4096), second...)
+	if !bytes.Equal(got, want) {
+		t.Fatal("a read while the flush is in flight does not see the in-flight and newer data")
+	}
+	// The flush fails: its data must go back under the newer write, and
+	// the next fsync must report the failure.
+	g.fail.Store(true)
+	close(g.gate)
+	if err := fsys.Fsync(ctx, h); !errors.Is(err, vfs.ErrNoSpace) && !errors.Is(err, blob.ErrNoSpace) {
+		t.Fatalf("fsync after a failed flush behind: %v, want ENOSPC", err)
+	}
+	g.fail.Store(false)
+	if err := fsys.Fsync(ctx, h); err != nil {
+		t.Fatalf("fsync once space is back: %v", err)
+	}
+	if _, err := fsys.Read(ctx, h, got, 0); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("content after recovery differs (%v)", err)
+	}
+	fsys.Release(ctx, h)
 }
