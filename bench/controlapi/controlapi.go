@@ -106,7 +106,7 @@ func start(ctx context.Context, name string, skip bool) (*target, error) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	srv, err := server.Open(ctx, server.Config{DataDir: dir, Listen: addr, SkipSignatures: skip, Out: io.Discard,
+	srv, err := server.Open(ctx, server.Config{DataDir: dir, Listen: addr, GatewayListen: "127.0.0.1:0", SkipSignatures: skip, Out: io.Discard,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		return nil, err

@@ -182,7 +182,7 @@ func start(ctx context.Context) (*bench, error) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	srv, err := server.Open(ctx, server.Config{DataDir: dir, Listen: addr, Out: io.Discard,
+	srv, err := server.Open(ctx, server.Config{DataDir: dir, Listen: addr, GatewayListen: "127.0.0.1:0", Out: io.Discard,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		os.RemoveAll(dir)
