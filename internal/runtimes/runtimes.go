@@ -6,7 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"path"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -217,4 +220,40 @@ func LogStreamName(t time.Time, version string) string {
 	var b [16]byte
 	rand.Read(b[:])
 	return t.UTC().Format("2006/01/02") + "/[" + version + "]" + hex.EncodeToString(b[:])
+}
+
+// BootstrapFile is the name of the compiled bootstrap in the directory
+// PrepareBootstrap fills; environments see that directory as
+// DefaultRuntimeDir.
+const BootstrapFile = "bootstrap.pyc"
+
+// PrepareBootstrap compiles the Python bootstrap with PythonInterpreter into
+// dir/BootstrapFile, readable by every user, so that environments run it
+// without compiling it at every cold start (PythonCommand).
+func PrepareBootstrap(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("prepare bootstrap: %w", err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return fmt.Errorf("prepare bootstrap: %w", err)
+	}
+	// The source keeps the name frames are reported under.
+	src := filepath.Join(dir, "bootstrap.py")
+	if err := os.WriteFile(src, []byte(PythonBootstrap), 0o644); err != nil {
+		return fmt.Errorf("prepare bootstrap: %w", err)
+	}
+	dst := filepath.Join(dir, BootstrapFile)
+	out, err := exec.Command(PythonInterpreter, "-c",
+		"import py_compile, sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], dfile=sys.argv[3], doraise=True)",
+		src, dst, path.Join(DefaultRuntimeDir, "bootstrap.py")).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("prepare bootstrap: compile with %s: %v: %s", PythonInterpreter, err, out)
+	}
+	return os.Chmod(dst, 0o644)
+}
+
+// PythonCommand is the command of a Python environment whose
+// DefaultRuntimeDir holds what PrepareBootstrap made.
+func PythonCommand() []string {
+	return []string{PythonInterpreter, "-s", path.Join(DefaultRuntimeDir, BootstrapFile)}
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"tarn.dev/tarn/internal/runtimes"
 )
 
 // benchFunction is a trivial Python handler with one CPU's worth of memory
@@ -36,7 +38,7 @@ func benchFunction(b *testing.B) Function {
 // reports the idle environment's memory.
 func BenchmarkColdStart(b *testing.B) {
 	fn := benchFunction(b) // first, so its file system outlives the environments
-	w := newWorld(b, Config{})
+	w := newWorld(b, Config{RuntimeDir: preparedRuntime(b)})
 	fn = w.s.defaults(fn)
 	var idle int64
 	for b.Loop() {
@@ -85,6 +87,15 @@ func idlePythonRSS(b *testing.B) int64 {
 	}
 	b.Fatal("no VmRSS in /proc/PID/status")
 	return 0
+}
+
+// preparedRuntime compiles the bootstrap as tarn server does at start.
+func preparedRuntime(b *testing.B) string {
+	dir := b.TempDir()
+	if err := runtimes.PrepareBootstrap(dir); err != nil {
+		b.Fatal(err)
+	}
+	return dir
 }
 
 // BenchmarkBarePython is the cold start's reference: the interpreter alone.

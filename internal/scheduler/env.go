@@ -56,6 +56,11 @@ func (s *Scheduler) startEnv(ctx context.Context, fn Function, provisioned bool)
 	if err != nil {
 		return nil, fmt.Errorf("start environment of %q: %w", fn.Name, err)
 	}
+	var runtimeDir []sandbox.Bind
+	if kind, _ := runtimes.Lookup(fn.Runtime); kind == runtimes.Python && s.cfg.RuntimeDir != "" {
+		argv = runtimes.PythonCommand()
+		runtimeDir = []sandbox.Bind{{Source: s.cfg.RuntimeDir, Target: runtimes.DefaultRuntimeDir, ReadOnly: true}}
+	}
 	started := time.Now()
 	e := &env{fn: fn, provisioned: provisioned, served: make(chan struct{}), exited: make(chan struct{})}
 	e.stream = runtimes.LogStreamName(started, fn.Version)
@@ -106,6 +111,7 @@ func (s *Scheduler) startEnv(ctx context.Context, fn Function, provisioned bool)
 		Stdout: w,
 		Stderr: w,
 	}
+	spec.Mounts = append(spec.Mounts, runtimeDir...)
 	for _, m := range fn.Mounts {
 		spec.Mounts = append(spec.Mounts, sandbox.Bind{Source: m.HostPath, Target: m.LocalMountPath, ReadOnly: m.ReadOnly})
 	}

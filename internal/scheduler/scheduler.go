@@ -118,7 +118,11 @@ type Config struct {
 	PidsMax       int           // processes and threads per environment; 0 = 1,024
 	CgroupParent  string        // "" = sandbox.DefaultCgroupParent
 	Region        string        // "" = us-east-1
-	Log           *slog.Logger
+	// RuntimeDir is a host directory prepared by runtimes.PrepareBootstrap;
+	// Python environments see it as /var/runtime and run the compiled
+	// bootstrap from it. "" runs the bootstrap from source.
+	RuntimeDir string
+	Log        *slog.Logger
 }
 
 // Scheduler runs invocations in pools of execution environments. It is safe

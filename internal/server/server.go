@@ -31,6 +31,7 @@ import (
 	"tarn.dev/tarn/internal/lambdaapi"
 	"tarn.dev/tarn/internal/logs"
 	"tarn.dev/tarn/internal/meta/sqlmeta"
+	"tarn.dev/tarn/internal/runtimes"
 	"tarn.dev/tarn/internal/scheduler"
 	"tarn.dev/tarn/internal/store"
 	"tarn.dev/tarn/internal/tarnapi"
@@ -242,7 +243,13 @@ func (s *Server) openFunctions() error {
 	if s.logs, err = logs.Open(filepath.Join(s.dir.Logs(), "functions"), logs.Options{}); err != nil {
 		return fmt.Errorf("open function logs: %w", err)
 	}
-	s.sched = scheduler.New(scheduler.Config{Logs: s.logs, Region: s.cfg.Region, Log: s.cfg.Log})
+	runtimeDir := filepath.Join(s.dir.Path, "runtime")
+	if err := runtimes.PrepareBootstrap(runtimeDir); err != nil {
+		// Functions still run: their bootstrap is compiled at each cold start.
+		s.cfg.Log.Warn("python bootstrap not precompiled", "err", err)
+		runtimeDir = ""
+	}
+	s.sched = scheduler.New(scheduler.Config{Logs: s.logs, Region: s.cfg.Region, RuntimeDir: runtimeDir, Log: s.cfg.Log})
 	runner := &functions{sched: s.sched, srv: s, root: filepath.Join(s.dir.Path, "mounts"), mounts: map[string]string{}}
 	s.lambda = lambdaapi.New(lambdaapi.Config{Store: s.store, AccountID: s.accountID, Region: s.cfg.Region,
 		CodeRoot: s.dir.Code(), Runner: runner, CheckRole: s.checkRole, Logs: functionLogs{s.logs},
