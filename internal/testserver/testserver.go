@@ -109,6 +109,7 @@ type Server struct {
 	Endpoint   string // control API, http://127.0.0.1:PORT
 	GatewayURL string // HTTP API gateway, http://127.0.0.1:PORT
 	Region     string
+	AccountID  string
 	// Root credentials.
 	AccessKeyID, SecretAccessKey string
 
@@ -118,7 +119,10 @@ type Server struct {
 	exited chan struct{}
 }
 
-var gatewayLine = regexp.MustCompile(`HTTP API gateway at (http://\S+)`)
+var (
+	gatewayLine = regexp.MustCompile(`HTTP API gateway at (http://\S+)`)
+	accountLine = regexp.MustCompile(`account (\d{12})`)
+)
 
 // Start starts `tarn server` with data directory dir (created when missing)
 // on free loopback ports and waits until it serves. The process is killed
@@ -148,8 +152,10 @@ func Start(t testing.TB, dir string) *Server {
 		b, err := os.ReadFile(filepath.Join(dir, "server.json"))
 		if err == nil && json.Unmarshal(b, &info) == nil && info.Pid == s.cmd.Process.Pid {
 			s.Endpoint, s.Region = info.Endpoint, info.Region
-			if m := gatewayLine.FindStringSubmatch(s.out.String()); m != nil {
-				s.GatewayURL = m[1]
+			out := s.out.String()
+			gw, acct := gatewayLine.FindStringSubmatch(out), accountLine.FindStringSubmatch(out)
+			if gw != nil && acct != nil {
+				s.GatewayURL, s.AccountID = gw[1], acct[1]
 				break
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"tarn.dev/tarn/internal/testserver"
 	"testing"
 	"time"
 )
@@ -26,36 +27,6 @@ const awsPath = "/usr/bin/aws"
 const startTimeout = 30 * time.Second
 
 var accountRe = regexp.MustCompile(`account (\d{12})`)
-
-// tarnBin is the tarn binary built once for the whole run.
-var tarnBin string
-
-func TestMain(m *testing.M) { os.Exit(runMain(m)) }
-
-func runMain(m *testing.M) int {
-	if bin := os.Getenv("TARN_E2E_BIN"); bin != "" {
-		tarnBin = bin
-		return m.Run()
-	}
-	if os.Geteuid() != 0 {
-		return m.Run() // every test skips (or fails) in requireMounts: nothing to build
-	}
-	dir, err := os.MkdirTemp("", "tarn-apiam-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "apiam:", err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	tarnBin = filepath.Join(dir, "tarn")
-	// `go test` puts its own go command first on PATH.
-	build := exec.Command("go", "build", "-o", tarnBin, "tarn.dev/tarn/cmd/tarn")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "apiam: build tarn:", err)
-		return 1
-	}
-	return m.Run()
-}
 
 // missing skips t because something the test needs is not there, or fails
 // it when the environment demands that every test run (TARN_E2E_REQUIRE=1).
@@ -82,24 +53,6 @@ func requireMounts(t *testing.T) {
 	}
 }
 
-// lockedBuffer collects a child's output while tests read it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // key is an access key pair.
 type key struct{ ID, Secret string }
 
@@ -111,86 +64,16 @@ type server struct {
 	Region    string
 	AccountID string
 	Root      key
-
-	cmd    *exec.Cmd
-	out    *lockedBuffer
-	exited chan struct{}
-	state  *os.ProcessState
 }
 
-// startServer starts `tarn server` on a free loopback port with a fresh data
-// directory and waits until it listens. When the test ends the server is
-// stopped with SIGTERM, which unmounts its mounts, and killed if it hangs.
+// startServer starts `tarn server` on free loopback ports with a fresh data
+// directory (internal/testserver). When the test ends the server is
+// stopped with SIGTERM, which unmounts its mounts.
 func startServer(t *testing.T) *server {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "tarn-data")
-	s := &server{t: t, Dir: dir, out: &lockedBuffer{}, exited: make(chan struct{})}
-	s.cmd = exec.Command(tarnBin, "server", "--data", dir, "--listen", "127.0.0.1:0")
-	s.cmd.Env = baseEnv(t.TempDir())
-	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start tarn server: %v", err)
-	}
-	go func() {
-		s.cmd.Wait()
-		s.state = s.cmd.ProcessState
-		close(s.exited)
-	}()
-	t.Cleanup(func() {
-		s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-s.exited:
-		case <-time.After(startTimeout):
-			t.Errorf("tarn server did not stop within %v of SIGTERM", startTimeout)
-			s.cmd.Process.Kill()
-			<-s.exited
-		}
-		if t.Failed() {
-			t.Logf("server output:\n%s", s.out.String())
-		}
-	})
-
-	// server.json is written once the port is bound, the banner after it.
-	deadline := time.NewTimer(startTimeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-s.exited:
-			t.Fatalf("tarn server exited before listening (%v):\n%s", s.state, s.out.String())
-		case <-deadline.C:
-			t.Fatalf("tarn server did not come up within %v:\n%s", startTimeout, s.out.String())
-		case <-tick.C:
-		}
-		var info struct {
-			Endpoint, Region string
-			Pid              int
-		}
-		if err := readJSONFile(filepath.Join(dir, "server.json"), &info); err != nil || info.Pid != s.cmd.Process.Pid {
-			continue
-		}
-		m := accountRe.FindStringSubmatch(s.out.String())
-		if m == nil {
-			continue
-		}
-		s.Endpoint, s.Region, s.AccountID = info.Endpoint, info.Region, m[1]
-		break
-	}
-	var keys struct{ AccessKeyId, SecretAccessKey string }
-	if err := readJSONFile(filepath.Join(dir, "keys", "root.json"), &keys); err != nil {
-		t.Fatalf("read root keys: %v", err)
-	}
-	s.Root = key{keys.AccessKeyId, keys.SecretAccessKey}
-	return s
-}
-
-func readJSONFile(path string, v any) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, v)
+	ts := testserver.Start(t, filepath.Join(t.TempDir(), "tarn-data"))
+	return &server{t: t, Dir: ts.Dir, Endpoint: ts.Endpoint, Region: ts.Region, AccountID: ts.AccountID,
+		Root: key{ts.AccessKeyID, ts.SecretAccessKey}}
 }
 
 // baseEnv is the environment of every child process: nothing inherited, so
@@ -324,7 +207,7 @@ func (s *server) tarn(t *testing.T, k *key, args ...string) tarnResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, tarnBin, append([]string{"--data", s.Dir}, args...)...)
+	cmd := exec.CommandContext(ctx, testserver.Binary(t), append([]string{"--data", s.Dir}, args...)...)
 	cmd.Env = baseEnv(t.TempDir())
 	if k != nil {
 		cmd.Env = append(cmd.Env, "AWS_ACCESS_KEY_ID="+k.ID, "AWS_SECRET_ACCESS_KEY="+k.Secret)
