@@ -110,6 +110,10 @@ func dispatch(ctx context.Context, e *env, c *command, args []string) error {
 func printHelp(w io.Writer, c *command) {
 	fmt.Fprintf(w, "usage: %s\n\ncommands:\n", c.usage)
 	for _, s := range c.sub {
+		if len(s.usage) > 44 {
+			fmt.Fprintf(w, "  %s\n  %-44s %s\n", s.usage, "", s.summary)
+			continue
+		}
 		fmt.Fprintf(w, "  %-44s %s\n", s.usage, s.summary)
 	}
 }
