@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"strings"
 
@@ -43,9 +42,7 @@ func (c *clientFlags) lambda() (*lambda.Client, error) {
 // (payload 2.0), the route ANY /F, the stage "default" with auto-deploy,
 // and a permission for apigateway.amazonaws.com to invoke F from it.
 func apiCreate(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("tarn api create", flag.ContinueOnError)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := newFlags("tarn api create")
 	function := fs.String("function", "", "function name or ARN (required)")
 	name := fs.String("name", "", "API name (default FUNCTION-API)")
 	route := fs.String("route", "", "route key (default 'ANY /FUNCTION')")
@@ -161,9 +158,7 @@ func invokeURL(endpoint, stage, route string) string {
 }
 
 func apiList(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("tarn api ls", flag.ContinueOnError)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := newFlags("tarn api ls")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -207,9 +202,7 @@ func apiList(ctx context.Context, e *env, args []string) error {
 }
 
 func apiRemove(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("tarn api rm", flag.ContinueOnError)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := newFlags("tarn api rm")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -221,13 +214,8 @@ func apiRemove(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var errs []error
-	for _, id := range pos {
-		if _, err := gw.DeleteApi(ctx, &apigatewayv2.DeleteApiInput{ApiId: aws.String(id)}); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %s", id, describeError(err)))
-			continue
-		}
-		fmt.Fprintln(e.stdout, id)
-	}
-	return errors.Join(errs...)
+	return deleteEach(e, pos, func(id string) error {
+		_, err := gw.DeleteApi(ctx, &apigatewayv2.DeleteApiInput{ApiId: aws.String(id)})
+		return err
+	})
 }

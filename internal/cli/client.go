@@ -128,3 +128,17 @@ func (c *clientFlags) oneFileSystem(ctx context.Context, fs *flag.FlagSet, args 
 	f, err := resolveFS(ctx, client, ref)
 	return client, f, err
 }
+
+// deleteEach deletes every named resource with del, printing each name
+// deleted; it goes on past failures and reports them all.
+func deleteEach(e *env, names []string, del func(name string) error) error {
+	var errs []error
+	for _, name := range names {
+		if err := del(name); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %s", name, describeError(err)))
+			continue
+		}
+		fmt.Fprintln(e.stdout, name)
+	}
+	return errors.Join(errs...)
+}

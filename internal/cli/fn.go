@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -116,9 +115,7 @@ func optString(s string) *string {
 }
 
 func fnCreate(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("tarn fn create", flag.ContinueOnError)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := newFlags("tarn fn create")
 	f := registerFnFlags(fs)
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -171,9 +168,7 @@ func fnCreate(ctx context.Context, e *env, args []string) error {
 }
 
 func fnUpdate(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("tarn fn update", flag.ContinueOnError)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := newFlags("tarn fn update")
 	f := registerFnFlags(fs)
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -329,9 +324,7 @@ func packageCode(src string) ([]byte, error) {
 }
 
 func fnInvoke(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("tarn fn invoke", flag.ContinueOnError)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := newFlags("tarn fn invoke")
 	payload := fs.String("payload", "", "payload: a JSON file, or - for standard input (default: empty)")
 	inline := fs.String("event", "", "payload given inline as JSON, e.g. --event '{\"who\":\"tarn\"}'")
 	showLog := fs.Bool("log", false, "print the last 4 KB of the invocation's log to standard error")
@@ -402,9 +395,7 @@ func (f *functionError) Error() string { return "function error (" + f.kind + ")
 var stdin io.Reader = os.Stdin
 
 func fnList(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("tarn fn ls", flag.ContinueOnError)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := newFlags("tarn fn ls")
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return err
 	}
@@ -433,9 +424,7 @@ func fnList(ctx context.Context, e *env, args []string) error {
 }
 
 func fnShow(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("tarn fn show", flag.ContinueOnError)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := newFlags("tarn fn show")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -456,9 +445,7 @@ func fnShow(ctx context.Context, e *env, args []string) error {
 }
 
 func fnRemove(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("tarn fn rm", flag.ContinueOnError)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := newFlags("tarn fn rm")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -470,21 +457,14 @@ func fnRemove(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var errs []error
-	for _, name := range pos {
-		if _, err := client.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(name)}); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %s", name, describeError(err)))
-			continue
-		}
-		fmt.Fprintln(e.stdout, name)
-	}
-	return errors.Join(errs...)
+	return deleteEach(e, pos, func(name string) error {
+		_, err := client.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(name)})
+		return err
+	})
 }
 
 func fnPublish(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("tarn fn publish", flag.ContinueOnError)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := newFlags("tarn fn publish")
 	desc := fs.String("description", "", "description of the version")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -507,9 +487,7 @@ func fnPublish(ctx context.Context, e *env, args []string) error {
 }
 
 func fnConcurrency(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("tarn fn concurrency", flag.ContinueOnError)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := newFlags("tarn fn concurrency")
 	del := fs.Bool("delete", false, "remove the reserved concurrency")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -29,9 +28,7 @@ type logEvent struct {
 }
 
 func logsRun(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("tarn logs", flag.ContinueOnError)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := newFlags("tarn logs")
 	follow := fs.Bool("follow", false, "keep printing new lines as they come")
 	fs.BoolVar(follow, "f", false, "short for --follow")
 	tail := fs.Int("tail", 100, "start with the last N lines")
