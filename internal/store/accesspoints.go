@@ -111,34 +111,14 @@ func (s *Store) CreateAccessPoint(ctx context.Context, a AccessPoint, tags []Tag
 
 // AccessPoint returns the access point with the given id, or ErrNotFound.
 func (s *Store) AccessPoint(ctx context.Context, id string) (AccessPoint, error) {
-	a, err := scanAccessPoint(s.db.QueryRowContext(ctx, `SELECT `+apColumns+` FROM access_points WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return a, ErrNotFound
-	}
-	if err != nil {
-		return a, fmt.Errorf("access point %s: %w", id, err)
-	}
-	return a, nil
+	return queryOne(ctx, s.db, scanAccessPoint, "access point "+id, `SELECT `+apColumns+` FROM access_points WHERE id = ?`, id)
 }
 
 // AccessPoints returns up to limit access points (of one file system when
 // fsID is not empty) with ids greater than after, in id order.
 func (s *Store) AccessPoints(ctx context.Context, fsID, after string, limit int) ([]AccessPoint, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+apColumns+` FROM access_points
+	return queryList(ctx, s.db, scanAccessPoint, `SELECT `+apColumns+` FROM access_points
 		WHERE (? = '' OR fs_id = ?) AND id > ? ORDER BY id LIMIT ?`, fsID, fsID, after, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list access points: %w", err)
-	}
-	defer rows.Close()
-	var out []AccessPoint
-	for rows.Next() {
-		a, err := scanAccessPoint(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list access points: %w", err)
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
 }
 
 // DeleteAccessPoint removes an access point and its tags.
@@ -158,18 +138,8 @@ func (s *Store) DeleteAccessPoint(ctx context.Context, id string) error {
 
 // SetAccessPointState changes the lifecycle state of an access point.
 func (s *Store) SetAccessPointState(ctx context.Context, id, state string) (AccessPoint, error) {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE access_points SET state = ? WHERE id = ?`, state, id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrNotFound
-		}
-		return nil
-	})
-	if err != nil {
-		return AccessPoint{}, fmt.Errorf("access point %s state: %w", id, err)
+	if err := s.execOne(ctx, "access point "+id+" state", `UPDATE access_points SET state = ? WHERE id = ?`, state, id); err != nil {
+		return AccessPoint{}, err
 	}
 	return s.AccessPoint(ctx, id)
 }

@@ -218,24 +218,17 @@ func apiChildren(ctx context.Context, tx *sql.Tx, apiID, table string) (int, err
 
 // API returns the API with the given id, or ErrNotFound.
 func (s *Store) API(ctx context.Context, id string) (API, error) {
-	a, err := scanAPI(s.db.QueryRowContext(ctx, `SELECT `+apiColumns+` FROM gw_apis WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return a, ErrNotFound
-	}
-	if err != nil {
-		return a, fmt.Errorf("api %s: %w", id, err)
-	}
-	return a, nil
+	return queryOne(ctx, s.db, scanAPI, "api "+id, `SELECT `+apiColumns+` FROM gw_apis WHERE id = ?`, id)
 }
 
 // APIs returns up to limit APIs with ids greater than after, in id order.
 func (s *Store) APIs(ctx context.Context, after string, limit int) ([]API, error) {
-	return gwList(ctx, s.db, scanAPI, `SELECT `+apiColumns+` FROM gw_apis WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
+	return queryList(ctx, s.db, scanAPI, `SELECT `+apiColumns+` FROM gw_apis WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
 }
 
 // DeleteAPI removes an API and everything that belongs to it.
 func (s *Store) DeleteAPI(ctx context.Context, id string) error {
-	return s.gwDeleteRow(ctx, "api "+id, `DELETE FROM gw_apis WHERE id = ?`, id)
+	return s.execOne(ctx, "delete api "+id, `DELETE FROM gw_apis WHERE id = ?`, id)
 }
 
 // CreateIntegration stores an integration of an existing API (ErrNotFound
@@ -259,20 +252,13 @@ func (s *Store) CreateIntegration(ctx context.Context, i Integration, limit int)
 
 // Integration returns one integration of an API, or ErrNotFound.
 func (s *Store) Integration(ctx context.Context, apiID, id string) (Integration, error) {
-	i, err := scanIntegration(s.db.QueryRowContext(ctx, `SELECT `+integrationColumns+` FROM gw_integrations
-		WHERE api_id = ? AND id = ?`, apiID, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return i, ErrNotFound
-	}
-	if err != nil {
-		return i, fmt.Errorf("integration %s: %w", id, err)
-	}
-	return i, nil
+	return queryOne(ctx, s.db, scanIntegration, "integration "+id, `SELECT `+integrationColumns+` FROM gw_integrations
+		WHERE api_id = ? AND id = ?`, apiID, id)
 }
 
 // Integrations returns the integrations of an API in id order.
 func (s *Store) Integrations(ctx context.Context, apiID string) ([]Integration, error) {
-	return gwList(ctx, s.db, scanIntegration, `SELECT `+integrationColumns+` FROM gw_integrations WHERE api_id = ? ORDER BY id`, apiID)
+	return queryList(ctx, s.db, scanIntegration, `SELECT `+integrationColumns+` FROM gw_integrations WHERE api_id = ? ORDER BY id`, apiID)
 }
 
 // DeleteIntegration removes an integration; one that a route still targets
@@ -324,24 +310,17 @@ func (s *Store) CreateRoute(ctx context.Context, r Route, limit int) error {
 
 // Route returns one route of an API, or ErrNotFound.
 func (s *Store) Route(ctx context.Context, apiID, id string) (Route, error) {
-	r, err := scanRoute(s.db.QueryRowContext(ctx, `SELECT `+routeColumns+` FROM gw_routes WHERE api_id = ? AND id = ?`, apiID, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return r, ErrNotFound
-	}
-	if err != nil {
-		return r, fmt.Errorf("route %s: %w", id, err)
-	}
-	return r, nil
+	return queryOne(ctx, s.db, scanRoute, "route "+id, `SELECT `+routeColumns+` FROM gw_routes WHERE api_id = ? AND id = ?`, apiID, id)
 }
 
 // Routes returns the routes of an API in id order.
 func (s *Store) Routes(ctx context.Context, apiID string) ([]Route, error) {
-	return gwList(ctx, s.db, scanRoute, `SELECT `+routeColumns+` FROM gw_routes WHERE api_id = ? ORDER BY id`, apiID)
+	return queryList(ctx, s.db, scanRoute, `SELECT `+routeColumns+` FROM gw_routes WHERE api_id = ? ORDER BY id`, apiID)
 }
 
 // DeleteRoute removes a route.
 func (s *Store) DeleteRoute(ctx context.Context, apiID, id string) error {
-	return s.gwDeleteRow(ctx, "route "+id, `DELETE FROM gw_routes WHERE api_id = ? AND id = ?`, apiID, id)
+	return s.execOne(ctx, "delete route "+id, `DELETE FROM gw_routes WHERE api_id = ? AND id = ?`, apiID, id)
 }
 
 // CreateStage stores a stage of an existing API. A stage name already used
@@ -366,24 +345,17 @@ func (s *Store) CreateStage(ctx context.Context, st Stage, limit int) error {
 
 // Stage returns one stage of an API, or ErrNotFound.
 func (s *Store) Stage(ctx context.Context, apiID, name string) (Stage, error) {
-	st, err := scanStage(s.db.QueryRowContext(ctx, `SELECT `+stageColumns+` FROM gw_stages WHERE api_id = ? AND name = ?`, apiID, name))
-	if errors.Is(err, sql.ErrNoRows) {
-		return st, ErrNotFound
-	}
-	if err != nil {
-		return st, fmt.Errorf("stage %s: %w", name, err)
-	}
-	return st, nil
+	return queryOne(ctx, s.db, scanStage, "stage "+name, `SELECT `+stageColumns+` FROM gw_stages WHERE api_id = ? AND name = ?`, apiID, name)
 }
 
 // Stages returns the stages of an API in name order.
 func (s *Store) Stages(ctx context.Context, apiID string) ([]Stage, error) {
-	return gwList(ctx, s.db, scanStage, `SELECT `+stageColumns+` FROM gw_stages WHERE api_id = ? ORDER BY name`, apiID)
+	return queryList(ctx, s.db, scanStage, `SELECT `+stageColumns+` FROM gw_stages WHERE api_id = ? ORDER BY name`, apiID)
 }
 
 // DeleteStage removes a stage.
 func (s *Store) DeleteStage(ctx context.Context, apiID, name string) error {
-	return s.gwDeleteRow(ctx, "stage "+name, `DELETE FROM gw_stages WHERE api_id = ? AND name = ?`, apiID, name)
+	return s.execOne(ctx, "delete stage "+name, `DELETE FROM gw_stages WHERE api_id = ? AND name = ?`, apiID, name)
 }
 
 // APIDefinitions returns every API with its integrations, routes and
@@ -394,7 +366,7 @@ func (s *Store) APIDefinitions(ctx context.Context) ([]APIDefinition, error) {
 		return nil, fmt.Errorf("api definitions: %w", err)
 	}
 	defer tx.Rollback()
-	apis, err := gwList(ctx, tx, scanAPI, `SELECT `+apiColumns+` FROM gw_apis ORDER BY id`)
+	apis, err := queryList(ctx, tx, scanAPI, `SELECT `+apiColumns+` FROM gw_apis ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
@@ -404,7 +376,7 @@ func (s *Store) APIDefinitions(ctx context.Context) ([]APIDefinition, error) {
 		out[n].API = a
 		index[a.ID] = &out[n]
 	}
-	ints, err := gwList(ctx, tx, scanIntegration, `SELECT `+integrationColumns+` FROM gw_integrations ORDER BY api_id, id`)
+	ints, err := queryList(ctx, tx, scanIntegration, `SELECT `+integrationColumns+` FROM gw_integrations ORDER BY api_id, id`)
 	if err != nil {
 		return nil, err
 	}
@@ -413,7 +385,7 @@ func (s *Store) APIDefinitions(ctx context.Context) ([]APIDefinition, error) {
 			d.Integrations = append(d.Integrations, i)
 		}
 	}
-	routes, err := gwList(ctx, tx, scanRoute, `SELECT `+routeColumns+` FROM gw_routes ORDER BY api_id, id`)
+	routes, err := queryList(ctx, tx, scanRoute, `SELECT `+routeColumns+` FROM gw_routes ORDER BY api_id, id`)
 	if err != nil {
 		return nil, err
 	}
@@ -422,7 +394,7 @@ func (s *Store) APIDefinitions(ctx context.Context) ([]APIDefinition, error) {
 			d.Routes = append(d.Routes, r)
 		}
 	}
-	stages, err := gwList(ctx, tx, scanStage, `SELECT `+stageColumns+` FROM gw_stages ORDER BY api_id, name`)
+	stages, err := queryList(ctx, tx, scanStage, `SELECT `+stageColumns+` FROM gw_stages ORDER BY api_id, name`)
 	if err != nil {
 		return nil, err
 	}
@@ -432,47 +404,4 @@ func (s *Store) APIDefinitions(ctx context.Context) ([]APIDefinition, error) {
 		}
 	}
 	return out, nil
-}
-
-type gwQuerier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-// gwList runs a query and scans every row with scan.
-func gwList[T any](ctx context.Context, q gwQuerier, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list: %w", err)
-	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list: %w", err)
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list: %w", err)
-	}
-	return out, nil
-}
-
-// gwDeleteRow runs a DELETE of one row and returns ErrNotFound when it matched none.
-func (s *Store) gwDeleteRow(ctx context.Context, what, query string, args ...any) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrNotFound
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("delete %s: %w", what, err)
-	}
-	return nil
 }

@@ -38,8 +38,6 @@ const fsColumns = `id, creation_token, name, performance_mode, throughput_mode, 
 	(SELECT COUNT(*) FROM mount_targets m WHERE m.fs_id = file_systems.id),
 	(SELECT COUNT(*) FROM access_points a WHERE a.fs_id = file_systems.id)`
 
-type scanner interface{ Scan(...any) error }
-
 func scanFileSystem(row scanner) (FileSystem, error) {
 	var f FileSystem
 	var created, limited int64
@@ -77,45 +75,18 @@ func (s *Store) CreateFileSystem(ctx context.Context, f FileSystem, tags []Tag) 
 
 // FileSystem returns the file system with the given id, or ErrNotFound.
 func (s *Store) FileSystem(ctx context.Context, id string) (FileSystem, error) {
-	f, err := scanFileSystem(s.db.QueryRowContext(ctx, `SELECT `+fsColumns+` FROM file_systems WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return f, ErrNotFound
-	}
-	if err != nil {
-		return f, fmt.Errorf("file system %s: %w", id, err)
-	}
-	return f, nil
+	return queryOne(ctx, s.db, scanFileSystem, "file system "+id, `SELECT `+fsColumns+` FROM file_systems WHERE id = ?`, id)
 }
 
 // FileSystemByToken returns the file system created with token, or ErrNotFound.
 func (s *Store) FileSystemByToken(ctx context.Context, token string) (FileSystem, error) {
-	f, err := scanFileSystem(s.db.QueryRowContext(ctx, `SELECT `+fsColumns+` FROM file_systems WHERE creation_token = ?`, token))
-	if errors.Is(err, sql.ErrNoRows) {
-		return f, ErrNotFound
-	}
-	if err != nil {
-		return f, fmt.Errorf("file system by token: %w", err)
-	}
-	return f, nil
+	return queryOne(ctx, s.db, scanFileSystem, "file system by token", `SELECT `+fsColumns+` FROM file_systems WHERE creation_token = ?`, token)
 }
 
 // FileSystems returns up to limit file systems with ids greater than after,
 // in id order.
 func (s *Store) FileSystems(ctx context.Context, after string, limit int) ([]FileSystem, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+fsColumns+` FROM file_systems WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list file systems: %w", err)
-	}
-	defer rows.Close()
-	var out []FileSystem
-	for rows.Next() {
-		f, err := scanFileSystem(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list file systems: %w", err)
-		}
-		out = append(out, f)
-	}
-	return out, rows.Err()
+	return queryList(ctx, s.db, scanFileSystem, `SELECT `+fsColumns+` FROM file_systems WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
 }
 
 // UpdateFileSystem applies fn to the stored record inside a transaction and
@@ -124,11 +95,7 @@ func (s *Store) UpdateFileSystem(ctx context.Context, id string, fn func(*FileSy
 	var f FileSystem
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		f, err = scanFileSystem(tx.QueryRowContext(ctx, `SELECT `+fsColumns+` FROM file_systems WHERE id = ?`, id))
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		}
-		if err != nil {
+		if f, err = queryOne(ctx, tx, scanFileSystem, "file system "+id, `SELECT `+fsColumns+` FROM file_systems WHERE id = ?`, id); err != nil {
 			return err
 		}
 		if err := fn(&f); err != nil {
@@ -153,10 +120,7 @@ func (s *Store) UpdateFileSystem(ctx context.Context, id string, fn func(*FileSy
 // refuses with ErrInUse while mount targets or access points exist.
 func (s *Store) DeleteFileSystem(ctx context.Context, id string) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		f, err := scanFileSystem(tx.QueryRowContext(ctx, `SELECT `+fsColumns+` FROM file_systems WHERE id = ?`, id))
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		}
+		f, err := queryOne(ctx, tx, scanFileSystem, "file system "+id, `SELECT `+fsColumns+` FROM file_systems WHERE id = ?`, id)
 		if err != nil {
 			return err
 		}

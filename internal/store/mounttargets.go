@@ -69,64 +69,22 @@ func (s *Store) CreateMountTarget(ctx context.Context, m MountTarget) error {
 
 // MountTarget returns the mount target with the given id, or ErrNotFound.
 func (s *Store) MountTarget(ctx context.Context, id string) (MountTarget, error) {
-	m, err := scanMountTarget(s.db.QueryRowContext(ctx, `SELECT `+mtColumns+` FROM mount_targets WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return m, ErrNotFound
-	}
-	if err != nil {
-		return m, fmt.Errorf("mount target %s: %w", id, err)
-	}
-	return m, nil
+	return queryOne(ctx, s.db, scanMountTarget, "mount target "+id, `SELECT `+mtColumns+` FROM mount_targets WHERE id = ?`, id)
 }
 
 // MountTargets returns up to limit mount targets of a file system with ids
 // greater than after, in id order.
 func (s *Store) MountTargets(ctx context.Context, fsID, after string, limit int) ([]MountTarget, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+mtColumns+` FROM mount_targets WHERE fs_id = ? AND id > ? ORDER BY id LIMIT ?`,
+	return queryList(ctx, s.db, scanMountTarget, `SELECT `+mtColumns+` FROM mount_targets WHERE fs_id = ? AND id > ? ORDER BY id LIMIT ?`,
 		fsID, after, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list mount targets: %w", err)
-	}
-	defer rows.Close()
-	var out []MountTarget
-	for rows.Next() {
-		m, err := scanMountTarget(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list mount targets: %w", err)
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
 }
 
 // DeleteMountTarget removes a mount target.
 func (s *Store) DeleteMountTarget(ctx context.Context, id string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM mount_targets WHERE id = ?`, id)
-		if err != nil {
-			return fmt.Errorf("delete mount target %s: %w", id, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrNotFound
-		}
-		return nil
-	})
+	return s.execOne(ctx, "delete mount target "+id, `DELETE FROM mount_targets WHERE id = ?`, id)
 }
 
 // SetMountTargetState changes the lifecycle state of a mount target.
 func (s *Store) SetMountTargetState(ctx context.Context, id, state string) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE mount_targets SET state = ? WHERE id = ?`, state, id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrNotFound
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("mount target %s state: %w", id, err)
-	}
-	return nil
+	return s.execOne(ctx, "mount target "+id+" state", `UPDATE mount_targets SET state = ? WHERE id = ?`, state, id)
 }
