@@ -178,20 +178,40 @@ func Start(t testing.TB, dir string) *Server {
 	return s
 }
 
-// Stop stops the server with SIGTERM and waits for it.
+// Stop stops the server with SIGTERM and waits for it. A server that does
+// not stop is made to print its goroutines (SIGQUIT), then killed.
 func (s *Server) Stop(t testing.TB) {
-	select {
-	case <-s.exited:
+	if !s.Alive() {
 		return
-	default:
 	}
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-s.exited:
+		return
 	case <-time.After(startTimeout):
-		s.cmd.Process.Kill()
-		<-s.exited
-		t.Errorf("tarn server did not stop on SIGTERM within %s", startTimeout)
+	}
+	t.Errorf("tarn server did not stop on SIGTERM within %s; its goroutines follow (SIGQUIT)", startTimeout)
+	s.cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-s.exited:
+	case <-time.After(5 * time.Second):
+		s.Kill()
+	}
+}
+
+// Kill kills the server with SIGKILL and waits until it is gone.
+func (s *Server) Kill() {
+	s.cmd.Process.Kill()
+	<-s.exited
+}
+
+// Alive reports whether the server process still runs.
+func (s *Server) Alive() bool {
+	select {
+	case <-s.exited:
+		return false
+	default:
+		return true
 	}
 }
 

@@ -5,12 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
+	"tarn.dev/tarn/internal/testserver"
 	"testing"
 	"time"
 
@@ -27,45 +26,12 @@ func TestMain(m *testing.M) {
 	if role := os.Getenv(childEnv); role != "" {
 		os.Exit(runChild(role, os.Args))
 	}
-	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
-	os.Exit(code)
+	os.Exit(m.Run())
 }
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	tarnBin   string
-	buildErr  error
-)
-
-// tarnBinary returns the tarn binary under test, building cmd/tarn on first
-// use (TARN_E2E_BIN names one built elsewhere).
-func tarnBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		if bin := os.Getenv("TARN_E2E_BIN"); bin != "" {
-			tarnBin = bin
-			return
-		}
-		binDir, buildErr = os.MkdirTemp("", "tarn-fstest-bin-")
-		if buildErr != nil {
-			return
-		}
-		tarnBin = filepath.Join(binDir, "tarn")
-		// `go test` puts its own go command first on PATH.
-		out, err := exec.Command("go", "build", "-o", tarnBin, "tarn.dev/tarn/cmd/tarn").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("build tarn: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return tarnBin
-}
+// tarnBinary returns the tarn binary under test (internal/testserver
+// builds it once, or takes $TARN_E2E_BIN).
+func tarnBinary(t *testing.T) string { return testserver.Binary(t) }
 
 // needFUSE skips t unless it can mount FUSE file systems.
 func needFUSE(t *testing.T) {

@@ -3,16 +3,13 @@ package fsrobust
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
-	"syscall"
+	"tarn.dev/tarn/internal/testserver"
 	"testing"
 	"time"
 )
@@ -23,31 +20,11 @@ const startTimeout = 30 * time.Second
 
 var fsIDPattern = regexp.MustCompile(`^fs-[0-9a-f]{17}$`)
 
-// lockedBuffer collects a child's output while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// tarnServer is a running `tarn server` process on data directory Dir.
+// tarnServer is a running `tarn server` process on data directory Dir
+// (internal/testserver), with the file-system commands the tests use.
 type tarnServer struct {
-	t      *testing.T
-	Dir    string
-	cmd    *exec.Cmd
-	out    *lockedBuffer
-	exited chan struct{}
+	*testserver.Server
+	t *testing.T
 }
 
 // baseEnv is the environment of the tarn processes: nothing inherited, so
@@ -56,84 +33,18 @@ func baseEnv(home string) []string {
 	return []string{"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "HOME=" + home, "LANG=C.UTF-8"}
 }
 
-// startServer starts `tarn server --data dir` on a free loopback port and
-// waits until it listens. When the test ends a server still running is
-// stopped cleanly (which unmounts its mounts), and mounts left dead by a
-// killed server are detached.
+// startServer starts `tarn server --data dir` on free loopback ports and
+// waits until it serves. When the test ends a server still running is
+// stopped cleanly, which unmounts its mounts.
 func startServer(t *testing.T, dir string) *tarnServer {
 	t.Helper()
-	bin := tarnBinary(t)
-	s := &tarnServer{t: t, Dir: dir, out: &lockedBuffer{}, exited: make(chan struct{})}
-	s.cmd = exec.Command(bin, "server", "--data", dir, "--listen", "127.0.0.1:0")
-	s.cmd.Env = baseEnv(t.TempDir())
-	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start tarn server: %v", err)
-	}
-	go func() {
-		s.cmd.Wait()
-		close(s.exited)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-s.exited:
-		default:
-			s.cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-s.exited:
-			case <-time.After(startTimeout):
-				t.Errorf("tarn server did not stop within %v of SIGTERM; its goroutines follow (SIGQUIT)", startTimeout)
-				s.quit()
-			}
-		}
-		if t.Failed() {
-			t.Logf("tarn server %s output:\n%s", dir, s.out.String())
-		}
-	})
-	deadline := time.Now().Add(startTimeout)
-	for {
-		var info struct{ Pid int }
-		if b, err := os.ReadFile(filepath.Join(dir, "server.json")); err == nil && json.Unmarshal(b, &info) == nil && info.Pid == s.cmd.Process.Pid {
-			return s
-		}
-		select {
-		case <-s.exited:
-			t.Fatalf("tarn server exited before listening:\n%s", s.out.String())
-		case <-time.After(10 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("tarn server did not come up within %v:\n%s", startTimeout, s.out.String())
-		}
-	}
-}
-
-// quit makes the server dump its goroutines into its output and exit
-// (SIGQUIT), or kills it if it does not.
-func (s *tarnServer) quit() {
-	s.cmd.Process.Signal(syscall.SIGQUIT)
-	select {
-	case <-s.exited:
-	case <-time.After(5 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.exited
-	}
-}
-
-// Kill kills the server with SIGKILL and waits until it is gone.
-func (s *tarnServer) Kill() {
-	s.cmd.Process.Kill()
-	<-s.exited
+	return &tarnServer{Server: testserver.Start(t, dir), t: t}
 }
 
 // Stop stops the server with SIGTERM and waits until it is gone.
 func (s *tarnServer) Stop() {
 	s.t.Helper()
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.exited:
-	case <-time.After(startTimeout):
-		s.t.Fatalf("tarn server did not stop within %v:\n%s", startTimeout, s.out.String())
-	}
+	s.Server.Stop(s.t)
 }
 
 // tarn runs a tarn CLI command against the server's data directory and
@@ -188,16 +99,6 @@ func (s *tarnServer) tryUmount(mp string) error {
 	})
 }
 
-// alive reports whether the server process still runs.
-func (s *tarnServer) alive() bool {
-	select {
-	case <-s.exited:
-		return false
-	default:
-		return true
-	}
-}
-
 // must runs a tarn CLI command that must succeed and returns its output.
 func (s *tarnServer) must(args ...string) string {
 	s.t.Helper()
@@ -230,7 +131,7 @@ func (s *tarnServer) mount(fsID string, readOnly bool) string {
 	}
 	s.must(args...)
 	s.t.Cleanup(func() {
-		if s.alive() && mountedAt(s.t, mp) {
+		if s.Alive() && mountedAt(s.t, mp) {
 			if err := s.tryUmount(mp); err != nil {
 				s.t.Error(err)
 			}
