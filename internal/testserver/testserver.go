@@ -291,3 +291,30 @@ func cleanEnv(home string) []string {
 	}
 	return append(env, "HOME="+home, "AWS_MAX_ATTEMPTS=1", "AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=")
 }
+
+// Parallel runs independent steps concurrently, a few at a time (the
+// machine is small), reports every error and stops the test if any failed.
+func Parallel(t testing.TB, steps ...func() error) {
+	t.Helper()
+	errs := make([]error, len(steps))
+	sem := make(chan struct{}, 3)
+	var wg sync.WaitGroup
+	for i, step := range steps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			errs[i] = step()
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+}

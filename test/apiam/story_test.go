@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"tarn.dev/tarn/internal/testserver"
 	"testing"
 )
 
@@ -164,7 +165,7 @@ func TestAccessPointsAndClientAccessStory(t *testing.T) {
 				"--policy-document", describePolicy)
 		}
 	}
-	parallel(t, steps...)
+	testserver.Parallel(t, steps...)
 
 	policy := fmt.Sprintf(`{
   "Version": "2012-10-17",

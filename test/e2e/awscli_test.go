@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"tarn.dev/tarn/internal/testserver"
 	"testing"
 )
 
@@ -152,7 +153,7 @@ func TestAWSCLIDrivesTheWholeEFSAPI(t *testing.T) {
 	// Lookups, four more file systems and every error we can provoke
 	// without further set-up, all independent of one another.
 	var byID, byToken wireFileSystems
-	parallel(t,
+	testserver.Parallel(t,
 		func() error { return aws.call(&byID, "efs", "describe-file-systems", "--file-system-id", id) },
 		func() error {
 			return aws.call(&byToken, "efs", "describe-file-systems", "--creation-token", "story-main")
@@ -303,7 +304,7 @@ func TestAWSCLIDrivesTheWholeEFSAPI(t *testing.T) {
 	var mt wireMountTarget
 	var apsByID, apsByFS struct{ AccessPoints []wireAccessPoint }
 	var apTags struct{ Tags []wireTag }
-	parallel(t,
+	testserver.Parallel(t,
 		func() error { return aws.call(&apsByID, "efs", "describe-access-points", "--access-point-id", apID) },
 		func() error { return aws.call(&apsByFS, "efs", "describe-access-points", "--file-system-id", id) },
 		func() error { return aws.call(&apTags, "efs", "list-tags-for-resource", "--resource-id", apID) },
@@ -334,7 +335,7 @@ func TestAWSCLIDrivesTheWholeEFSAPI(t *testing.T) {
 	}
 	var mtsByFS, mtsByID, mtsByAP struct{ MountTargets []wireMountTarget }
 	var withMT wireFileSystems
-	parallel(t,
+	testserver.Parallel(t,
 		func() error {
 			return aws.failsWith("MountTargetConflict", "efs", "create-mount-target", "--file-system-id", id,
 				"--subnet-id", "subnet-0123456789abcdef1")
@@ -372,7 +373,7 @@ func TestAWSCLIDrivesTheWholeEFSAPI(t *testing.T) {
 	aws.mustFail("FileSystemInUse", "efs", "delete-file-system", "--file-system-id", id)
 	aws.must(nil, "efs", "delete-mount-target", "--mount-target-id", mtID)
 	aws.must(nil, "efs", "delete-file-system", "--file-system-id", id)
-	parallel(t,
+	testserver.Parallel(t,
 		func() error {
 			return aws.failsWith("FileSystemNotFound", "efs", "describe-file-systems", "--file-system-id", id)
 		},
@@ -403,7 +404,7 @@ func TestAWSCLIRejectsBadCredentials(t *testing.T) {
 	s := startServer(t, newDataDir(t))
 	wrongSecret := newAWSCLI(t, s.Endpoint, s.Region, s.AccessKeyID, strings.Repeat("A", 40))
 	unknownKey := newAWSCLI(t, s.Endpoint, s.Region, "AKIAIOSFODNN7EXAMPLE", s.SecretAccessKey)
-	parallel(t,
+	testserver.Parallel(t,
 		func() error {
 			return wrongSecret.failsWith("InvalidSignatureException", "efs", "create-file-system", "--creation-token", "nope")
 		},

@@ -365,33 +365,6 @@ func (c *awsCLI) mustFail(code string, args ...string) {
 	}
 }
 
-// parallel runs independent steps concurrently (a few at a time, the
-// machine is small) and stops the test if any failed.
-func parallel(t *testing.T, steps ...func() error) {
-	t.Helper()
-	errs := make([]error, len(steps))
-	sem := make(chan struct{}, 3)
-	var wg sync.WaitGroup
-	for i, step := range steps {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			errs[i] = step()
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			t.Error(err)
-		}
-	}
-	if t.Failed() {
-		t.FailNow()
-	}
-}
-
 // tarnResult is the outcome of one tarn CLI command.
 type tarnResult struct {
 	Stdout, Stderr string
