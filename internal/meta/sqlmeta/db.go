@@ -34,6 +34,10 @@ type DB struct {
 	errInit error
 	rebind  sync.Map // query → rebound query
 	stmts   sync.Map // stmtKey → *sql.Stmt
+
+	prepMu  sync.Mutex
+	closing bool           // no more background preparations
+	prep    sync.WaitGroup // background preparations running
 }
 
 // New returns a DB over open database handles: write carries read-write
@@ -75,6 +79,11 @@ func OpenSQLite(path string) (*DB, error) {
 
 // Close closes the database handles if OpenSQLite opened them.
 func (db *DB) Close() error {
+	// A preparation still running would open a connection after Close.
+	db.prepMu.Lock()
+	db.closing = true
+	db.prepMu.Unlock()
+	db.prep.Wait()
 	var err error
 	db.stmts.Range(func(k, v any) bool {
 		if st := v.(*sql.Stmt); st != nil {
@@ -114,7 +123,14 @@ func (db *DB) prepared(pool *sql.DB, query string) *sql.Stmt {
 	if loaded {
 		return v.(*sql.Stmt)
 	}
+	db.prepMu.Lock()
+	defer db.prepMu.Unlock()
+	if db.closing {
+		return nil
+	}
+	db.prep.Add(1)
 	go func() {
+		defer db.prep.Done()
 		st, err := pool.PrepareContext(context.Background(), db.q(query))
 		if err != nil {
 			db.stmts.Delete(key) // try again on a later use
@@ -137,28 +153,31 @@ func (db *DB) q(query string) string {
 func (db *DB) createSchema(ctx context.Context) error {
 	db.schema.Do(func() {
 		by := db.d.BytesType()
+		// Tables of small rows reached by key are clustered; symbolic
+		// link targets and xattr values can fill pages and are not.
+		clustered := db.d.ClusteredTable()
 		stmts := []string{
 			`CREATE TABLE IF NOT EXISTS tarn_fs (fs TEXT NOT NULL PRIMARY KEY, next_ino BIGINT NOT NULL,
 				next_slice BIGINT NOT NULL, used_bytes BIGINT NOT NULL, used_inodes BIGINT NOT NULL)`,
 			`CREATE TABLE IF NOT EXISTS tarn_inode (fs TEXT NOT NULL, ino BIGINT NOT NULL, mode BIGINT NOT NULL,
 				nlink BIGINT NOT NULL, uid BIGINT NOT NULL, gid BIGINT NOT NULL, rdev BIGINT NOT NULL,
 				size BIGINT NOT NULL, atime BIGINT NOT NULL, mtime BIGINT NOT NULL, ctime BIGINT NOT NULL,
-				parent BIGINT NOT NULL, PRIMARY KEY (fs, ino))`,
+				parent BIGINT NOT NULL, PRIMARY KEY (fs, ino))` + clustered,
 			`CREATE INDEX IF NOT EXISTS tarn_inode_unlinked ON tarn_inode (fs, ino) WHERE nlink = 0`,
 			`CREATE TABLE IF NOT EXISTS tarn_dirent (fs TEXT NOT NULL, parent BIGINT NOT NULL, name ` + by + ` NOT NULL,
-				ino BIGINT NOT NULL, mode BIGINT NOT NULL, cookie BIGINT NOT NULL, PRIMARY KEY (fs, parent, name))`,
+				ino BIGINT NOT NULL, mode BIGINT NOT NULL, cookie BIGINT NOT NULL, PRIMARY KEY (fs, parent, name))` + clustered,
 			`CREATE INDEX IF NOT EXISTS tarn_dirent_cookie ON tarn_dirent (fs, parent, cookie)`,
 			`CREATE TABLE IF NOT EXISTS tarn_symlink (fs TEXT NOT NULL, ino BIGINT NOT NULL, target ` + by + ` NOT NULL,
 				PRIMARY KEY (fs, ino))`,
 			`CREATE TABLE IF NOT EXISTS tarn_xattr (fs TEXT NOT NULL, ino BIGINT NOT NULL, name ` + by + ` NOT NULL,
 				value ` + by + ` NOT NULL, PRIMARY KEY (fs, ino, name))`,
 			`CREATE TABLE IF NOT EXISTS tarn_slice (fs TEXT NOT NULL, id BIGINT NOT NULL, size BIGINT NOT NULL,
-				refs BIGINT NOT NULL, PRIMARY KEY (fs, id))`,
+				refs BIGINT NOT NULL, PRIMARY KEY (fs, id))` + clustered,
 			`CREATE TABLE IF NOT EXISTS tarn_dead_slice (fs TEXT NOT NULL, id BIGINT NOT NULL, size BIGINT NOT NULL,
-				PRIMARY KEY (fs, id))`,
+				PRIMARY KEY (fs, id))` + clustered,
 			`CREATE TABLE IF NOT EXISTS tarn_extent (fs TEXT NOT NULL, ino BIGINT NOT NULL, chunk BIGINT NOT NULL,
 				seq BIGINT NOT NULL, pos BIGINT NOT NULL, len BIGINT NOT NULL, slice BIGINT NOT NULL,
-				off BIGINT NOT NULL, PRIMARY KEY (fs, ino, chunk, seq))`,
+				off BIGINT NOT NULL, PRIMARY KEY (fs, ino, chunk, seq))` + clustered,
 		}
 		for _, s := range stmts {
 			if _, err := db.w.ExecContext(ctx, s); err != nil {

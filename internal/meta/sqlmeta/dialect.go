@@ -18,6 +18,10 @@ type Dialect interface {
 	Rebind(query string) string
 	// BytesType is the column type for arbitrary byte strings.
 	BytesType() string
+	// ClusteredTable is appended to the definition of a table that is
+	// only reached through its primary key, to store its rows in key
+	// order without a separate key index (SQLite: WITHOUT ROWID), or "".
+	ClusteredTable() string
 	// IsUnique reports whether err is a unique or primary-key violation.
 	IsUnique(err error) bool
 	// IsConflict reports whether err is a retryable serialisation failure,
@@ -33,6 +37,7 @@ type sqliteDialect struct{}
 func (sqliteDialect) Name() string              { return "sqlite" }
 func (sqliteDialect) Rebind(q string) string    { return q }
 func (sqliteDialect) BytesType() string         { return "BLOB" }
+func (sqliteDialect) ClusteredTable() string    { return " WITHOUT ROWID" }
 func (sqliteDialect) IsUnique(err error) bool   { return sqliteCode(err, 2067, 1555) }
 func (sqliteDialect) IsConflict(err error) bool { return sqliteCode(err, 5, 6, 517, 262) }
 
