@@ -403,29 +403,44 @@ func (f *FS) truncateDirty(st *inode, size uint64) {
 	f.dirty.Add(int64(st.dirtyLen - before))
 }
 
-// allocSlice returns a fresh slice id, reserving ids in batches.
+// allocSlice returns a fresh slice id and marks it in flight until settled.
 func (f *FS) allocSlice(ctx context.Context) (uint64, error) {
+	id, err := f.allocID(ctx, meta.SliceCounter, &f.sliceIDs)
+	if err != nil {
+		return 0, err
+	}
 	f.mu.Lock()
-	if f.sliceIDs.next < f.sliceIDs.end {
-		id := f.sliceIDs.next
-		f.sliceIDs.next++
-		f.inflight[id] = true
+	f.inflight[id] = true
+	f.mu.Unlock()
+	return id, nil
+}
+
+// idBatch is the number of ids reserved from a counter at a time, so that
+// creating a file or writing a slice does not update the counter row.
+const idBatch = 64
+
+// allocID returns a fresh value of counter c from the batch r, reserving a
+// new batch in its own transaction when r is used up. Ids of a batch left
+// unused when the server stops are simply skipped.
+func (f *FS) allocID(ctx context.Context, c meta.Counter, r *idRange) (uint64, error) {
+	f.mu.Lock()
+	if r.next < r.end {
+		id := r.next
+		r.next++
 		f.mu.Unlock()
 		return id, nil
 	}
 	f.mu.Unlock()
-	const batch = 64
 	var first uint64
-	err := f.meta.Update(ctx, func(tx meta.Tx) (err error) { first, err = tx.Next(meta.SliceCounter, batch); return err })
+	err := f.meta.Update(ctx, func(tx meta.Tx) (err error) { first, err = tx.Next(c, idBatch); return err })
 	if err != nil {
 		return 0, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	// Another flush may have refilled the batch meanwhile; the ids of the
+	// Another caller may have refilled the batch meanwhile; the ids of the
 	// older batch are simply skipped.
-	f.sliceIDs.next, f.sliceIDs.end = first+1, first+batch
-	f.inflight[first] = true
+	r.next, r.end = first+1, first+idBatch
 	return first, nil
 }
 

@@ -100,7 +100,8 @@ func (o *Options) defaults() error {
 // FS is the file system core: POSIX semantics over a meta.Store and a
 // blob.Store. It is safe for concurrent use.
 type FS struct {
-	meta  meta.Store
+	meta  meta.Store // a cachingStore over the file system's store
+	attrs *attrCache
 	blobs blob.Store
 	opts  Options
 	cache *blockCache
@@ -111,7 +112,8 @@ type FS struct {
 	nextH    Handle
 	reaping  map[Ino]bool
 	inflight map[uint64]bool // slice ids written but maybe not committed
-	sliceIDs struct{ next, end uint64 }
+	sliceIDs idRange         // reserved slice ids
+	inoIDs   idRange         // reserved inode numbers
 	watchers map[int]func(Change)
 	nextW    int
 
@@ -122,6 +124,7 @@ type FS struct {
 	syncedGen atomic.Uint64 // every flush up to this one is durable
 	syncMu    sync.Mutex    // one Sync at a time
 
+	gcMu    sync.Mutex    // one GC at a time
 	bg      chan struct{} // wakes the background worker
 	compact chan chunkRef
 	stop    chan struct{}
@@ -131,6 +134,9 @@ type FS struct {
 
 var _ FileSystem = (*FS)(nil)
 
+// idRange is a batch of reserved counter values: next up to end (exclusive).
+type idRange struct{ next, end uint64 }
+
 // New opens the file system stored in m and blobs, creating the root
 // directory if it does not exist, deleting files that were unlinked while
 // open before a crash, and starting the background garbage collector and
@@ -139,8 +145,9 @@ func New(ctx context.Context, m meta.Store, blobs blob.Store, opts Options) (*FS
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
+	attrs := newAttrCache()
 	f := &FS{
-		meta: m, blobs: blobs, opts: opts,
+		meta: cachingStore{Store: m, c: attrs}, attrs: attrs, blobs: blobs, opts: opts,
 		inodes: map[Ino]*inode{}, handles: map[Handle]*handle{}, reaping: map[Ino]bool{},
 		inflight: map[uint64]bool{}, watchers: map[int]func(Change){},
 		bg: make(chan struct{}, 1), compact: make(chan chunkRef, 64),
@@ -149,7 +156,7 @@ func New(ctx context.Context, m meta.Store, blobs blob.Store, opts Options) (*FS
 	if opts.CacheBytes > 0 {
 		f.cache = newBlockCache(opts.CacheBytes)
 	}
-	err := m.Update(ctx, func(tx meta.Tx) error {
+	err := f.meta.Update(ctx, func(tx meta.Tx) error {
 		_, err := tx.Inode(RootIno)
 		if !errors.Is(err, fs.ErrNotExist) {
 			return err
@@ -276,10 +283,12 @@ func (f *FS) overlay(in *meta.Inode) {
 
 // GetAttr returns the attributes of ino, including writes still buffered.
 func (f *FS) GetAttr(ctx context.Context, c Caller, ino Ino) (Attr, error) {
-	var in meta.Inode
-	err := f.meta.View(ctx, func(tx meta.Tx) (err error) { in, err = tx.Inode(ino); return err })
-	if err != nil {
-		return Attr{}, opErr("getattr", ino, "", err)
+	in, ok := f.attrs.get(ino)
+	if !ok {
+		err := f.meta.View(ctx, func(tx meta.Tx) (err error) { in, err = tx.Inode(ino); return err })
+		if err != nil {
+			return Attr{}, opErr("getattr", ino, "", err)
+		}
 	}
 	f.overlay(&in)
 	return attr(in), nil

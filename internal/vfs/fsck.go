@@ -220,7 +220,11 @@ func (f *FS) lostFound(tx meta.Tx, inodes map[Ino]meta.Inode) (Ino, error) {
 	if !errors.Is(err, fs.ErrNotExist) {
 		return 0, err
 	}
-	in, err := f.create(tx, Root, RootIno, LostFound, newNode{mode: ModeDir | 0o700})
+	ino, err := tx.Next(meta.InoCounter, 1)
+	if err != nil {
+		return 0, err
+	}
+	in, err := f.create(tx, Root, RootIno, LostFound, Ino(ino), newNode{mode: ModeDir | 0o700})
 	if err != nil {
 		return 0, err
 	}

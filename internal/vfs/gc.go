@@ -58,6 +58,8 @@ func (f *FS) background() {
 // committed transaction, and forgets them. It returns how many slices it
 // deleted. It runs in the background; tests and fsck call it directly.
 func (f *FS) GC(ctx context.Context) (int, error) {
+	f.gcMu.Lock() // one collection at a time: two would delete the same blocks
+	defer f.gcMu.Unlock()
 	n := 0
 	for {
 		var dead []meta.Slice

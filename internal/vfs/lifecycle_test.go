@@ -83,16 +83,15 @@ func TestCompactionKeepsContentAndGCDeletesBlocks(t *testing.T) {
 	want = want[:size]
 	_, objectsBefore := e.blobs.Store.(interface{ Usage() (int64, int64) }).Usage()
 	ok(t, e.fs.Compact(ctx, a.Ino))
-	n := must(e.fs.GC(ctx))
-	if n != 200 {
-		t.Errorf("GC deleted %d slices, want the 200 compacted ones", n)
-	}
+	// The compaction also wakes the background collector, which may have
+	// deleted some of the slices first: count what is left, not who did it.
+	must(e.fs.GC(ctx))
 	bytesAfter, objectsAfter := e.blobs.Store.(interface{ Usage() (int64, int64) }).Usage()
 	if objectsAfter != 1 || objectsBefore != 200 {
 		t.Errorf("objects %d → %d, want 200 → 1", objectsBefore, objectsAfter)
 	}
 	buf := make([]byte, len(want))
-	n = must(e.fs.Read(ctx, h, buf, 0))
+	n := must(e.fs.Read(ctx, h, buf, 0))
 	if !bytes.Equal(buf[:n], want) || n != size {
 		t.Errorf("content changed by compaction")
 	}

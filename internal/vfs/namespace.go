@@ -87,8 +87,9 @@ type newNode struct {
 	target string
 }
 
-// create adds a new inode named name in parent within tx.
-func (f *FS) create(tx meta.Tx, c Caller, parent Ino, name string, n newNode) (meta.Inode, error) {
+// create adds a new inode numbered ino, named name in parent, within tx.
+// An existing name fails the entry's insert with fs.ErrExist.
+func (f *FS) create(tx meta.Tx, c Caller, parent Ino, name string, ino Ino, n newNode) (meta.Inode, error) {
 	if err := checkName(name); err != nil {
 		if name == "." || name == ".." {
 			return meta.Inode{}, fs.ErrExist
@@ -102,17 +103,8 @@ func (f *FS) create(tx meta.Tx, c Caller, parent Ino, name string, n newNode) (m
 	if err != nil {
 		return meta.Inode{}, err
 	}
-	if _, err := tx.Lookup(parent, name); err == nil {
-		return meta.Inode{}, fs.ErrExist
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return meta.Inode{}, err
-	}
-	next, err := tx.Next(meta.InoCounter, 1)
-	if err != nil {
-		return meta.Inode{}, err
-	}
 	now := f.opts.Now()
-	in := meta.Inode{Ino: Ino(next), Mode: n.mode, Nlink: 1, UID: c.UID, GID: c.GID, Rdev: n.rdev,
+	in := meta.Inode{Ino: ino, Mode: n.mode, Nlink: 1, UID: c.UID, GID: c.GID, Rdev: n.rdev,
 		Atime: now, Mtime: now, Ctime: now, Parent: parent}
 	dir := n.mode&ModeType == ModeDir
 	if p.Mode&ModeSetgid != 0 {
@@ -149,10 +141,13 @@ func (f *FS) create(tx meta.Tx, c Caller, parent Ino, name string, n newNode) (m
 
 func (f *FS) createOp(ctx context.Context, op string, c Caller, parent Ino, name string, n newNode) (meta.Inode, error) {
 	var in meta.Inode
-	err := f.meta.Update(ctx, func(tx meta.Tx) (err error) {
-		in, err = f.create(tx, c, parent, name, n)
-		return err
-	})
+	ino, err := f.allocID(ctx, meta.InoCounter, &f.inoIDs)
+	if err == nil {
+		err = f.meta.Update(ctx, func(tx meta.Tx) (err error) {
+			in, err = f.create(tx, c, parent, name, Ino(ino), n)
+			return err
+		})
+	}
 	if err != nil {
 		return in, opErr(op, parent, name, err)
 	}
