@@ -2,6 +2,8 @@ package vfs
 
 import (
 	"context"
+	"fmt"
+	"io/fs"
 	"sync"
 
 	"tarn.dev/tarn/internal/meta"
@@ -21,7 +23,7 @@ const attrCacheLimit = 1 << 16
 // Correctness rests on two rules. Writers run one at a time (wmu), drop an
 // inode from the cache as soon as they change it, and put its final value
 // back only after their transaction committed, so the cache never holds a
-// value older than what is committed. A reader may only add what it read
+// value older than what is committed (and a writer may read it). A reader may only add what it read
 // from the database if no writer ran at any time since its read
 // transaction began (seq unchanged, none active then), because its
 // snapshot could otherwise predate a commit.
@@ -156,12 +158,27 @@ func (t cachedViewTx) Inode(ino Ino) (meta.Inode, error) {
 	return in, err
 }
 
-// cachedWriteTx records the inodes a write transaction changes. Its reads
-// go to the database, which holds the transaction's own changes.
+// cachedWriteTx records the inodes a write transaction changes. It reads
+// its own changes first, then the cache, which holds committed values only
+// while this transaction is the one writer; what it changed it has dropped
+// from the cache.
 type cachedWriteTx struct {
 	meta.Tx
 	c       *attrCache
 	written map[Ino]*meta.Inode
+}
+
+func (t cachedWriteTx) Inode(ino Ino) (meta.Inode, error) {
+	if in, ok := t.written[ino]; ok {
+		if in == nil {
+			return meta.Inode{}, fmt.Errorf("inode %d: %w", ino, fs.ErrNotExist)
+		}
+		return *in, nil
+	}
+	if in, ok := t.c.get(ino); ok {
+		return in, nil
+	}
+	return t.Tx.Inode(ino)
 }
 
 func (t cachedWriteTx) CreateInode(in meta.Inode) error {
