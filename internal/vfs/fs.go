@@ -100,11 +100,12 @@ func (o *Options) defaults() error {
 // FS is the file system core: POSIX semantics over a meta.Store and a
 // blob.Store. It is safe for concurrent use.
 type FS struct {
-	meta  meta.Store // a cachingStore over the file system's store
-	attrs *attrCache
-	blobs blob.Store
-	opts  Options
-	cache *blockCache
+	meta    meta.Store // a cachingStore over the file system's store
+	attrs   *attrCache
+	blobs   blob.Store
+	opts    Options
+	cache   *blockCache
+	fetches fetchTable // block reads in progress
 
 	mu       sync.Mutex // guards the fields below
 	inodes   map[Ino]*inode

@@ -91,42 +91,6 @@ func visible(ext []meta.Extent) []seg {
 	return segs
 }
 
-// readSlice reads len(p) bytes of slice id at off. Whole blocks are fetched
-// and cached when whole is set (sequential reads); otherwise only the bytes
-// asked for.
-func (f *FS) readSlice(ctx context.Context, id uint64, p []byte, off uint64, whole bool) error {
-	for len(p) > 0 {
-		bi := int(off / BlockSize)
-		boff := off % BlockSize
-		n := min(len(p), BlockSize-int(boff))
-		key := f.blockKey(id, bi)
-		if f.cache != nil {
-			if b := f.cache.get(key); b != nil {
-				copy(p[:n], b[boff:])
-				p, off = p[n:], off+uint64(n)
-				continue
-			}
-		}
-		if whole && f.cache != nil {
-			b := make([]byte, BlockSize)
-			m, err := f.blobs.ReadAt(ctx, key, b, 0)
-			if err != nil && !errors.Is(err, io.EOF) {
-				return err
-			}
-			b = b[:m:m]
-			if m < int(boff)+n {
-				return fmt.Errorf("block %s: short read %d: %w", key, m, io.ErrUnexpectedEOF)
-			}
-			f.cache.put(key, b)
-			copy(p[:n], b[boff:])
-		} else if err := f.readFull(ctx, key, p[:n], int64(boff)); err != nil {
-			return err
-		}
-		p, off = p[n:], off+uint64(n)
-	}
-	return nil
-}
-
 func (f *FS) readFull(ctx context.Context, key string, p []byte, off int64) error {
 	n, err := f.blobs.ReadAt(ctx, key, p, off)
 	if n == len(p) {
