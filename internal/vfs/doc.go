@@ -33,7 +33,19 @@
 // A chunk whose extent list grows long (Options.CompactExtents) is compacted
 // in the background: its visible data is rewritten as one slice, and the old
 // slices become garbage. Reads cache whole blocks in a bounded LRU when they
-// look sequential, and read just the needed bytes otherwise.
+// look sequential, and read just the needed bytes otherwise. A read is
+// planned under its file's lock and its blocks are fetched without it, so
+// the kernel's parallel readahead requests are served in parallel; a
+// sequential reader starts fetching the blocks ahead of it, and concurrent
+// readers of one block share a single fetch.
+//
+// # Attribute cache
+//
+// The attributes of recently used inodes are kept in memory (attrCache),
+// so GETATTR and the parent checks of lookups need no database read. The
+// cache sits under every transaction: write transactions run one at a time,
+// drop each inode they change and put the committed value back, and a read
+// only adds to the cache if no writer ran during it.
 //
 // # Buffering, consistency and durability
 //
@@ -69,8 +81,9 @@
 //   - Hard links to directories are refused with EPERM, and the 177-link
 //     limit of EFS applies to files only; directories may hold any number of
 //     subdirectories.
-//   - The in-memory state (buffers, cached extents, open counts) assumes
-//     that this process is the only writer of the file system; several
-//     servers on one database will need sessions and change notification
-//     to keep caches coherent and to reap unlinked-open files safely.
+//   - The in-memory state (buffers, cached extents and attributes, open
+//     counts) assumes that this process is the only writer of the file
+//     system; several servers on one database will need sessions and
+//     change notification to keep caches coherent and to reap
+//     unlinked-open files safely.
 package vfs
