@@ -55,6 +55,24 @@ type handle struct {
 	lastEnd int64 // end of the previous read, to detect sequential reads
 }
 
+// fileHandle returns the handle of an open file for op at off, checking
+// that it is not a directory, that allowed (readable or writable) holds and
+// that off is not negative.
+func (f *FS) fileHandle(op string, h Handle, off int64, allowed func(*handle) bool) (*handle, error) {
+	hd, err := f.handle(h)
+	switch {
+	case err != nil:
+		return nil, opErr(op, 0, "", err)
+	case hd.dir:
+		return nil, opErr(op, hd.ino, "", ErrIsDir)
+	case !allowed(hd):
+		return nil, opErr(op, hd.ino, "", ErrBadHandle)
+	case off < 0:
+		return nil, opErr(op, hd.ino, "", ErrInvalid)
+	}
+	return hd, nil
+}
+
 func (h *handle) readable() bool { return h.flags&syscall.O_ACCMODE != syscall.O_WRONLY }
 func (h *handle) writable() bool { return h.flags&syscall.O_ACCMODE != syscall.O_RDONLY }
 
@@ -214,17 +232,9 @@ func (f *FS) segments(ctx context.Context, st *inode, chunk uint64) ([]seg, erro
 // data is buffered and becomes durable on Fsync, Flush or Release, or when the
 // buffer fills.
 func (f *FS) Write(ctx context.Context, h Handle, p []byte, off int64) (int, error) {
-	hd, err := f.handle(h)
+	hd, err := f.fileHandle("write", h, off, (*handle).writable)
 	if err != nil {
-		return 0, opErr("write", 0, "", err)
-	}
-	switch {
-	case hd.dir:
-		return 0, opErr("write", hd.ino, "", ErrIsDir)
-	case !hd.writable():
-		return 0, opErr("write", hd.ino, "", ErrBadHandle)
-	case off < 0:
-		return 0, opErr("write", hd.ino, "", ErrInvalid)
+		return 0, err
 	}
 	st := hd.st
 	st.mu.Lock()

@@ -33,17 +33,9 @@ type piece struct {
 // only at the end of the file (0 at or past it). Holes read as zeros, and
 // writes buffered by any handle of this file system are visible.
 func (f *FS) Read(ctx context.Context, h Handle, p []byte, off int64) (int, error) {
-	hd, err := f.handle(h)
+	hd, err := f.fileHandle("read", h, off, (*handle).readable)
 	if err != nil {
-		return 0, opErr("read", 0, "", err)
-	}
-	switch {
-	case hd.dir:
-		return 0, opErr("read", hd.ino, "", ErrIsDir)
-	case !hd.readable():
-		return 0, opErr("read", hd.ino, "", ErrBadHandle)
-	case off < 0:
-		return 0, opErr("read", hd.ino, "", ErrInvalid)
+		return 0, err
 	}
 	st := hd.st
 	for attempt := 0; ; attempt++ {
