@@ -201,6 +201,7 @@ func (f *FS) Close() error {
 	}
 	close(f.stop)
 	<-f.done
+	f.fetches.prefetching.Wait()
 	return errors.Join(errs...)
 }
 

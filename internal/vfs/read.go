@@ -223,8 +223,9 @@ func (f *FS) block(ctx context.Context, key string) ([]byte, error) {
 // fetchTable tracks the block reads in progress.
 type fetchTable struct {
 	mu         sync.Mutex
-	inflight   map[string]*fetch
-	prefetches int
+	inflight    map[string]*fetch
+	prefetches  int
+	prefetching sync.WaitGroup // Close waits for the prefetches
 }
 
 type fetch struct {
@@ -274,6 +275,7 @@ func (t *fetchTable) startPrefetch() bool {
 		return false
 	}
 	t.prefetches++
+	t.prefetching.Add(1)
 	return true
 }
 
@@ -281,4 +283,5 @@ func (t *fetchTable) endPrefetch() {
 	t.mu.Lock()
 	t.prefetches--
 	t.mu.Unlock()
+	t.prefetching.Done()
 }
