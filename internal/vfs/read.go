@@ -222,7 +222,7 @@ func (f *FS) block(ctx context.Context, key string) ([]byte, error) {
 
 // fetchTable tracks the block reads in progress.
 type fetchTable struct {
-	mu         sync.Mutex
+	mu          sync.Mutex
 	inflight    map[string]*fetch
 	prefetches  int
 	prefetching sync.WaitGroup // Close waits for the prefetches
