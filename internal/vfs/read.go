@@ -50,7 +50,11 @@ func (f *FS) Read(ctx context.Context, h Handle, p []byte, off int64) (int, erro
 		}
 		q := p[:min(uint64(len(p)), st.size-uint64(off))]
 		end := uint64(off) + uint64(len(q))
-		whole := off == hd.lastEnd || len(q) >= 128<<10
+		// A read that continues the previous one is sequential; so is a
+		// large one from the start of the file. Large reads elsewhere fetch
+		// whole blocks but start no prefetch.
+		sequential := off == hd.lastEnd || (off == 0 && len(q) >= 128<<10)
+		whole := sequential || len(q) >= 128<<10
 		plan, err := f.planRead(ctx, st, uint64(off), len(q))
 		var newer []dext
 		if err == nil {
@@ -59,7 +63,7 @@ func (f *FS) Read(ctx context.Context, h Handle, p []byte, off int64) (int, erro
 			// does not read.
 			newer = st.buffered(uint64(off), end)
 			hd.lastEnd = int64(end)
-			if whole {
+			if sequential {
 				f.prefetchLocked(ctx, st, end)
 			}
 		}
