@@ -464,3 +464,43 @@ func TestFlushBehindKeepsDataVisibleAndRecoversFromFailure(t *testing.T) {
 	}
 	fsys.Release(ctx, h)
 }
+
+func TestSequentialReaderPrefetchesAndRandomReaderDoesNot(t *testing.T) {
+	e := newEnv(t, vfs.Options{})
+	data := make([]byte, 4*vfs.BlockSize)
+	for i := range data {
+		data[i] = byte(i / 4096)
+	}
+	f := e.writeFile(root, vfs.RootIno, "f", data)
+	e.reopen() // a cold block cache
+
+	// A large read in the middle of the file fetches its own block whole
+	// and nothing after it.
+	h := must(e.fs.Open(ctx, root, f, syscall.O_RDONLY))
+	buf := make([]byte, 256<<10)
+	off := int64(2*vfs.BlockSize + 4096)
+	must(e.fs.Read(ctx, h, buf, off))
+	if !bytes.Equal(buf, data[off:off+int64(len(buf))]) {
+		t.Fatal("random read returned other bytes")
+	}
+	ok(t, e.fs.Release(ctx, h))
+	e.reopen() // Close waits for any prefetch
+	if n := e.blobs.read.Load(); n != vfs.BlockSize {
+		t.Fatalf("a random 256 KiB read made the store serve %d bytes, want the one block (%d)", n, vfs.BlockSize)
+	}
+
+	// A reader from the start is sequential: the blocks ahead of it are
+	// fetched before it asks for them.
+	e.blobs.read.Store(0)
+	h = must(e.fs.Open(ctx, root, f, syscall.O_RDONLY))
+	buf = make([]byte, 1<<20)
+	must(e.fs.Read(ctx, h, buf, 0))
+	if !bytes.Equal(buf, data[:len(buf)]) {
+		t.Fatal("sequential read returned other bytes")
+	}
+	ok(t, e.fs.Release(ctx, h))
+	e.reopen()
+	if n := e.blobs.read.Load(); n != 3*vfs.BlockSize {
+		t.Fatalf("after a 1 MiB read at 0 the store served %d bytes, want blocks 0, 1 and 2 (%d)", n, 3*vfs.BlockSize)
+	}
+}
