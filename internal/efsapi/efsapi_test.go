@@ -2,8 +2,10 @@ package efsapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -515,6 +517,70 @@ func TestARNsOfOtherAccountsFindNothing(t *testing.T) {
 		_, err := w.client.DescribeFileSystems(ctx, &efs.DescribeFileSystemsInput{FileSystemId: aws.String(arn)})
 		if code(err) != "FileSystemNotFound" {
 			t.Errorf("DescribeFileSystems(%s): %v, want FileSystemNotFound", arn, err)
+		}
+	}
+}
+
+// TestTaggingCallsAnswerInTheirOwnStyle checks the status codes, error codes
+// and messages of both tagging families: the current calls (200, resource id
+// in not-found messages) and the legacy file-system calls (204, "file system"
+// in not-found messages).
+func TestTaggingCallsAnswerInTheirOwnStyle(t *testing.T) {
+	w := newWorld(t)
+	id := aws.ToString(w.createFS("tag-styles").FileSystemId)
+	const gone = "fs-0123456789abcdef0"
+	const gap = "fsap-0123456789abcdef0"
+	null := func(field string) string {
+		return "1 validation error detected: Value 'null' at '" + field + "' failed to satisfy constraint: Member must not be null"
+	}
+	cases := []struct {
+		name, method, path, body string
+		status                   int
+		code, message, answer    string // answer: the body of a success, when it has one
+	}{
+		{"TagResource", "POST", "/2015-02-01/resource-tags/" + id, `{"Tags":[{"Key":"a","Value":"1"}]}`, 200, "", "", ""},
+		{"TagResource without Tags", "POST", "/2015-02-01/resource-tags/" + id, `{}`, 400, "ValidationException", null("tags"), ""},
+		{"TagResource with a bad tag", "POST", "/2015-02-01/resource-tags/" + id, `{"Tags":[{"Key":"k"}]}`, 400, "ValidationException", null("tags.1.member.value"), ""},
+		{"TagResource of a missing file system", "POST", "/2015-02-01/resource-tags/" + gone, `{"Tags":[]}`, 404, "FileSystemNotFound", gone + " does not exist", ""},
+		{"TagResource of a missing access point", "POST", "/2015-02-01/resource-tags/" + gap, `{"Tags":[]}`, 404, "AccessPointNotFound", gap + " does not exist", ""},
+		{"CreateTags", "POST", "/2015-02-01/create-tags/" + id, `{"Tags":[{"Key":"b","Value":"2"}]}`, 204, "", "", ""},
+		{"CreateTags without Tags", "POST", "/2015-02-01/create-tags/" + id, `{}`, 400, "ValidationException", null("tags"), ""},
+		{"CreateTags with a bad tag", "POST", "/2015-02-01/create-tags/" + id, `{"Tags":[{"Value":"v"}]}`, 400, "ValidationException", null("tags.1.member.key"), ""},
+		{"CreateTags of a missing file system", "POST", "/2015-02-01/create-tags/" + gone, `{"Tags":[]}`, 404, "FileSystemNotFound", "file system " + gone + " does not exist", ""},
+		{"CreateTags of an access point", "POST", "/2015-02-01/create-tags/" + gap, `{"Tags":[]}`, 400, "ValidationException", "", ""},
+		{"ListTagsForResource", "GET", "/2015-02-01/resource-tags/" + id, ``, 200, "", "", `{"Tags":[{"Key":"a","Value":"1"},{"Key":"b","Value":"2"}]}`},
+		{"ListTagsForResource of a missing file system", "GET", "/2015-02-01/resource-tags/" + gone, ``, 404, "FileSystemNotFound", gone + " does not exist", ""},
+		{"DescribeTags", "GET", "/2015-02-01/tags/" + id + "/", ``, 200, "", "", `{"Tags":[{"Key":"a","Value":"1"},{"Key":"b","Value":"2"}]}`},
+		{"DescribeTags of a missing file system", "GET", "/2015-02-01/tags/" + gone + "/", ``, 404, "FileSystemNotFound", "file system " + gone + " does not exist", ""},
+		{"UntagResource without keys", "DELETE", "/2015-02-01/resource-tags/" + id, ``, 400, "ValidationException", null("tagKeys"), ""},
+		{"UntagResource of a missing file system", "DELETE", "/2015-02-01/resource-tags/" + gone + "?tagKeys=a", ``, 404, "FileSystemNotFound", gone + " does not exist", ""},
+		{"UntagResource", "DELETE", "/2015-02-01/resource-tags/" + id + "?tagKeys=a", ``, 200, "", "", ""},
+		{"DeleteTags without keys", "POST", "/2015-02-01/delete-tags/" + id, `{"TagKeys":[]}`, 400, "ValidationException", null("tagKeys"), ""},
+		{"DeleteTags of a missing file system", "POST", "/2015-02-01/delete-tags/" + gone, `{"TagKeys":["b"]}`, 404, "FileSystemNotFound", "file system " + gone + " does not exist", ""},
+		{"DeleteTags", "POST", "/2015-02-01/delete-tags/" + id, `{"TagKeys":["b"]}`, 204, "", "", ""},
+		{"DescribeTags after deletes", "GET", "/2015-02-01/tags/" + id + "/", ``, 200, "", "", `{"Tags":[]}`},
+	}
+	for _, c := range cases {
+		req, _ := http.NewRequest(c.method, w.url+c.path, strings.NewReader(c.body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.status || resp.Header.Get("x-amzn-ErrorType") != c.code {
+			t.Errorf("%s: %d %s, want %d %s (%s)", c.name, resp.StatusCode, resp.Header.Get("x-amzn-ErrorType"), c.status, c.code, body)
+			continue
+		}
+		if c.code != "" {
+			var e struct{ ErrorCode, Message string }
+			if err := json.Unmarshal(body, &e); err != nil || e.ErrorCode != c.code || (c.message != "" && e.Message != c.message) {
+				t.Errorf("%s: error body %s, want ErrorCode %s and Message %q", c.name, body, c.code, c.message)
+			}
+			continue
+		}
+		if got := strings.TrimSpace(string(body)); got != c.answer {
+			t.Errorf("%s: body %q, want %q", c.name, got, c.answer)
 		}
 	}
 }
