@@ -325,12 +325,7 @@ func (a *API) listProvisioned(r *http.Request) (int, any, error) {
 		pc.FunctionArn = a.functionARN(t.name, p.Qualifier)
 		items = append(items, pc)
 	}
-	page, next := paginate(items, start, limit)
-	out := map[string]any{"ProvisionedConcurrencyConfigs": nonNilSlice(page)}
-	if next != "" {
-		out["NextMarker"] = next
-	}
-	return http.StatusOK, out, nil
+	return http.StatusOK, listPage("ProvisionedConcurrencyConfigs", items, start, limit), nil
 }
 
 func (a *API) deleteProvisioned(r *http.Request) (int, any, error) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -738,16 +739,9 @@ func (a *API) drain(name, version string) {
 
 func (a *API) listFunctions(r *http.Request) (int, any, error) {
 	q := r.URL.Query()
-	limit := maxListItems
-	if s := q.Get("MaxItems"); s != "" {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return 0, nil, awsapi.Validation(s, "maxItems", "Member must be an integer")
-		}
-		if err := awsapi.CheckRange(n, "maxItems", 1, 10000); err != nil {
-			return 0, nil, err
-		}
-		limit = int(min(n, maxListItems))
+	limit, err := maxItems(q)
+	if err != nil {
+		return 0, nil, err
 	}
 	all := false
 	if v := q.Get("FunctionVersion"); q.Has("FunctionVersion") {
@@ -773,25 +767,32 @@ func (a *API) listFunctions(r *http.Request) (int, any, error) {
 		}
 		items = append(items, listItem(rec.Config))
 		if all {
-			vs, err := a.cfg.Store.Versions(ctx, f.Name)
+			vs, err := a.versionItems(ctx, f.Name)
 			if err != nil {
 				return 0, nil, err
 			}
-			for _, v := range vs {
-				var c functionConfig
-				if err := json.Unmarshal(v.Config, &c); err != nil {
-					return 0, nil, err
-				}
-				items = append(items, listItem(c))
-			}
+			items = append(items, vs...)
 		}
 	}
-	page, next := paginate(items, start, limit)
-	out := map[string]any{"Functions": nonNilSlice(page)}
-	if next != "" {
-		out["NextMarker"] = next
+	return http.StatusOK, listPage("Functions", items, start, limit), nil
+}
+
+// versionItems returns the published versions of a function as listings
+// show them.
+func (a *API) versionItems(ctx context.Context, name string) ([]functionConfig, error) {
+	vs, err := a.cfg.Store.Versions(ctx, name)
+	if err != nil {
+		return nil, err
 	}
-	return http.StatusOK, out, nil
+	items := make([]functionConfig, 0, len(vs))
+	for _, v := range vs {
+		var c functionConfig
+		if err := json.Unmarshal(v.Config, &c); err != nil {
+			return nil, err
+		}
+		items = append(items, listItem(c))
+	}
+	return items, nil
 }
 
 // listItem drops the members ListFunctions leaves out.
@@ -806,6 +807,33 @@ func nonNilSlice[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// maxItems reads the MaxItems query parameter: the page size, at most
+// maxListItems.
+func maxItems(q url.Values) (int, error) {
+	s := q.Get("MaxItems")
+	if s == "" {
+		return maxListItems, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, awsapi.Validation(s, "maxItems", "Member must be an integer")
+	}
+	if err := awsapi.CheckRange(n, "maxItems", 1, 10000); err != nil {
+		return 0, err
+	}
+	return int(min(n, maxListItems)), nil
+}
+
+// listParams reads Marker and MaxItems.
+func listParams(r *http.Request) (start, limit int, err error) {
+	q := r.URL.Query()
+	if limit, err = maxItems(q); err != nil {
+		return 0, 0, err
+	}
+	start, err = parseMarker(q.Get("Marker"))
+	return start, limit, err
 }
 
 // Markers are offsets into the listing, base64-encoded.
@@ -831,4 +859,15 @@ func paginate[T any](items []T, start, limit int) ([]T, string) {
 		next = base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(end)))
 	}
 	return items[start:end], next
+}
+
+// listPage renders the page of items from start under key, with the
+// NextMarker of the page after it when there is one.
+func listPage[T any](key string, items []T, start, limit int) map[string]any {
+	page, next := paginate(items, start, limit)
+	out := map[string]any{key: nonNilSlice(page)}
+	if next != "" {
+		out["NextMarker"] = next
+	}
+	return out
 }

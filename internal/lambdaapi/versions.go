@@ -122,42 +122,12 @@ func (a *API) listVersions(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	items := []functionConfig{listItem(rec.Config)}
-	vs, err := a.cfg.Store.Versions(ctx, t.name)
+	vs, err := a.versionItems(ctx, t.name)
 	if err != nil {
 		return 0, nil, err
 	}
-	for _, v := range vs {
-		var c functionConfig
-		if err := json.Unmarshal(v.Config, &c); err != nil {
-			return 0, nil, err
-		}
-		items = append(items, listItem(c))
-	}
-	page, next := paginate(items, start, limit)
-	out := map[string]any{"Versions": nonNilSlice(page)}
-	if next != "" {
-		out["NextMarker"] = next
-	}
-	return http.StatusOK, out, nil
-}
-
-// listParams reads Marker and MaxItems.
-func listParams(r *http.Request) (start, limit int, err error) {
-	q := r.URL.Query()
-	limit = maxListItems
-	if s := q.Get("MaxItems"); s != "" {
-		n, perr := strconv.ParseInt(s, 10, 64)
-		if perr != nil {
-			return 0, 0, awsapi.Validation(s, "maxItems", "Member must be an integer")
-		}
-		if err := awsapi.CheckRange(n, "maxItems", 1, 10000); err != nil {
-			return 0, 0, err
-		}
-		limit = int(min(n, maxListItems))
-	}
-	start, err = parseMarker(q.Get("Marker"))
-	return start, limit, err
+	items := append([]functionConfig{listItem(rec.Config)}, vs...)
+	return http.StatusOK, listPage("Versions", items, start, limit), nil
 }
 
 func (a *API) aliasNotFound(name, alias string) *awsapi.Error {
@@ -409,10 +379,5 @@ func (a *API) listAliases(r *http.Request) (int, any, error) {
 		}
 		items = append(items, ac)
 	}
-	page, next := paginate(items, start, limit)
-	out := map[string]any{"Aliases": nonNilSlice(page)}
-	if next != "" {
-		out["NextMarker"] = next
-	}
-	return http.StatusOK, out, nil
+	return http.StatusOK, listPage("Aliases", items, start, limit), nil
 }
