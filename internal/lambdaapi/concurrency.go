@@ -92,7 +92,7 @@ func (a *API) putConcurrency(r *http.Request) (int, any, error) {
 	ctx := r.Context()
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if _, _, err := a.loadFunction(ctx, t.name, a.functionARN(t.name, "")); err != nil {
+	if _, _, err := a.loadLatest(ctx, t.name); err != nil {
 		return 0, nil, err
 	}
 	others, err := a.cfg.Store.ReservedTotal(ctx, t.name)
@@ -115,7 +115,7 @@ func (a *API) getConcurrency(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	f, _, err := a.loadFunction(r.Context(), t.name, a.functionARN(t.name, ""))
+	f, _, err := a.loadLatest(r.Context(), t.name)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -130,7 +130,7 @@ func (a *API) deleteConcurrency(r *http.Request) (int, any, error) {
 	ctx := r.Context()
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if _, _, err := a.loadFunction(ctx, t.name, a.functionARN(t.name, "")); err != nil {
+	if _, _, err := a.loadLatest(ctx, t.name); err != nil {
 		return 0, nil, err
 	}
 	if err := a.cfg.Store.SetReservedConcurrency(ctx, t.name, nil); err != nil {
@@ -309,7 +309,7 @@ func (a *API) listProvisioned(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	ctx := r.Context()
-	if _, _, err := a.loadFunction(ctx, t.name, a.functionARN(t.name, "")); err != nil {
+	if _, _, err := a.loadLatest(ctx, t.name); err != nil {
 		return 0, nil, err
 	}
 	pcs, err := a.cfg.Store.Provisioned(ctx, t.name, "")

@@ -39,6 +39,25 @@ var deprecated = map[string]bool{
 	"ruby2.7": true, "java8": true, "provided": true,
 }
 
+// checkDescription checks the length of a Description member.
+func checkDescription(d string) error {
+	return awsapi.CheckLength(d, "description", 0, 256)
+}
+
+// checkArchitectures checks the Architectures member: at most one, of the
+// two Lambda knows.
+func checkArchitectures(archs []string) error {
+	if len(archs) > 1 {
+		return awsapi.Validation(strings.Join(archs, ","), "architectures", "Member must have length less than or equal to 1")
+	}
+	for _, arch := range archs {
+		if err := awsapi.CheckEnum(arch, "architectures", "x86_64", "arm64"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func checkRuntime(rt string) error {
 	if _, err := runtimes.Lookup(rt); err == nil {
 		return nil
@@ -70,7 +89,7 @@ func validateConfig(in *configRequest) error {
 		}
 	}
 	if in.Description != nil {
-		if err := awsapi.CheckLength(*in.Description, "description", 0, 256); err != nil {
+		if err := checkDescription(*in.Description); err != nil {
 			return err
 		}
 	}
@@ -97,13 +116,8 @@ func validateConfig(in *configRequest) error {
 			return err
 		}
 	}
-	if len(in.Architectures) > 1 {
-		return awsapi.Validation(strings.Join(in.Architectures, ","), "architectures", "Member must have length less than or equal to 1")
-	}
-	for _, arch := range in.Architectures {
-		if err := awsapi.CheckEnum(arch, "architectures", "x86_64", "arm64"); err != nil {
-			return err
-		}
+	if err := checkArchitectures(in.Architectures); err != nil {
+		return err
 	}
 	if v := in.VpcConfig; v != nil {
 		if len(v.SubnetIDs) > 16 {
@@ -410,6 +424,11 @@ func (a *API) loadFunction(ctx context.Context, name, arn string) (store.Functio
 	return f, rec, nil
 }
 
+// loadLatest reads the record of a function named without a qualifier.
+func (a *API) loadLatest(ctx context.Context, name string) (store.Function, functionRecord, error) {
+	return a.loadFunction(ctx, name, a.functionARN(name, ""))
+}
+
 // resolved is a function reference resolved to the configuration it names.
 type resolved struct {
 	fn      store.Function
@@ -502,10 +521,26 @@ func mutable(c functionConfig, revision *string) error {
 	if c.LastUpdateStatus == updateInProgress {
 		return conflict("The operation cannot be performed at this time. An update is in progress for resource: %s", c.FunctionArn)
 	}
-	if revision != nil && *revision != c.RevisionID {
-		return awsapi.Errorf(http.StatusPreconditionFailed, "PreconditionFailedException", msgPrecondition)
+	return checkRevision(revision, c.RevisionID)
+}
+
+// checkRevision answers PreconditionFailedException when a RevisionId was
+// given and it is not the current one.
+func checkRevision(given *string, current string) error {
+	if given != nil && *given != current {
+		return precondition()
 	}
 	return nil
+}
+
+// loadMutable loads the record of a function whose $LATEST is to change,
+// checking that it may change now (see mutable).
+func (a *API) loadMutable(ctx context.Context, name string, revision *string) (functionRecord, error) {
+	_, rec, err := a.loadLatest(ctx, name)
+	if err != nil {
+		return rec, err
+	}
+	return rec, mutable(rec.Config, revision)
 }
 
 // unqualified answers requests that may only name $LATEST.
@@ -534,14 +569,11 @@ func (a *API) updateFunctionConfiguration(r *http.Request) (int, any, error) {
 	ctx := r.Context()
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	_, rec, err := a.loadFunction(ctx, t.name, a.functionARN(t.name, ""))
+	rec, err := a.loadMutable(ctx, t.name, in.RevisionID)
 	if err != nil {
 		return 0, nil, err
 	}
 	c := rec.Config
-	if err := mutable(c, in.RevisionID); err != nil {
-		return 0, nil, err
-	}
 	if err := a.applyConfig(ctx, &c, &in); err != nil {
 		return 0, nil, err
 	}
@@ -578,13 +610,8 @@ func (a *API) updateFunctionCode(r *http.Request) (int, any, error) {
 	if err := decode(r, &in); err != nil {
 		return 0, nil, err
 	}
-	if len(in.Architectures) > 1 {
-		return 0, nil, awsapi.Validation(strings.Join(in.Architectures, ","), "architectures", "Member must have length less than or equal to 1")
-	}
-	for _, arch := range in.Architectures {
-		if err := awsapi.CheckEnum(arch, "architectures", "x86_64", "arm64"); err != nil {
-			return 0, nil, err
-		}
+	if err := checkArchitectures(in.Architectures); err != nil {
+		return 0, nil, err
 	}
 	if err := unqualified(t, "UpdateFunctionCode"); err != nil {
 		return 0, nil, err
@@ -601,14 +628,11 @@ func (a *API) updateFunctionCode(r *http.Request) (int, any, error) {
 	ctx := r.Context()
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	_, rec, err := a.loadFunction(ctx, t.name, a.functionARN(t.name, ""))
+	rec, err := a.loadMutable(ctx, t.name, in.RevisionID)
 	if err != nil {
 		return 0, nil, err
 	}
 	c := rec.Config
-	if err := mutable(c, in.RevisionID); err != nil {
-		return 0, nil, err
-	}
 	if in.DryRun {
 		sha := codeSha256(in.ZipFile)
 		if int64(len(in.ZipFile)) > a.cfg.MaxZipBytes {
@@ -655,7 +679,7 @@ func (a *API) deleteFunction(r *http.Request) (int, any, error) {
 	ctx := r.Context()
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if _, _, err := a.loadFunction(ctx, t.name, a.functionARN(t.name, "")); err != nil {
+	if _, _, err := a.loadLatest(ctx, t.name); err != nil {
 		return 0, nil, err
 	}
 	switch {

@@ -36,7 +36,7 @@ func (a *API) functionLogs(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	ctx := r.Context()
-	if _, _, err := a.loadFunction(ctx, t.name, a.functionARN(t.name, "")); err != nil {
+	if _, _, err := a.loadLatest(ctx, t.name); err != nil {
 		return 0, nil, err
 	}
 	if a.cfg.Logs == nil {

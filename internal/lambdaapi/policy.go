@@ -71,8 +71,8 @@ func (a *API) addPermission(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if in.RevisionID != nil && *in.RevisionID != res.rec.Config.RevisionID {
-		return 0, nil, precondition()
+	if err := checkRevision(in.RevisionID, res.rec.Config.RevisionID); err != nil {
+		return 0, nil, err
 	}
 	stmt := map[string]any{
 		"Sid":       *in.StatementID,

@@ -32,7 +32,7 @@ func (a *API) publishVersion(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	if in.Description != nil {
-		if err := awsapi.CheckLength(*in.Description, "description", 0, 256); err != nil {
+		if err := checkDescription(*in.Description); err != nil {
 			return 0, nil, err
 		}
 	}
@@ -42,11 +42,8 @@ func (a *API) publishVersion(r *http.Request) (int, any, error) {
 	ctx := r.Context()
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	_, rec, err := a.loadFunction(ctx, t.name, a.functionARN(t.name, ""))
+	rec, err := a.loadMutable(ctx, t.name, in.RevisionID)
 	if err != nil {
-		return 0, nil, err
-	}
-	if err := mutable(rec.Config, in.RevisionID); err != nil {
 		return 0, nil, err
 	}
 	if in.CodeSha256 != nil && *in.CodeSha256 != "" && *in.CodeSha256 != rec.Config.CodeSha256 {
@@ -77,7 +74,7 @@ func fingerprint(c functionConfig) []byte {
 // publishLocked publishes $LATEST as a new version, or returns the newest
 // version when nothing changed since it. The caller holds a.mu.
 func (a *API) publishLocked(ctx context.Context, name, description string) (functionConfig, error) {
-	_, rec, err := a.loadFunction(ctx, name, a.functionARN(name, ""))
+	_, rec, err := a.loadLatest(ctx, name)
 	if err != nil {
 		return functionConfig{}, err
 	}
@@ -118,7 +115,7 @@ func (a *API) listVersions(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	ctx := r.Context()
-	_, rec, err := a.loadFunction(ctx, t.name, a.functionARN(t.name, ""))
+	_, rec, err := a.loadLatest(ctx, t.name)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -216,14 +213,14 @@ func (a *API) createAlias(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	if in.Description != nil {
-		if err := awsapi.CheckLength(*in.Description, "description", 0, 256); err != nil {
+		if err := checkDescription(*in.Description); err != nil {
 			return 0, nil, err
 		}
 	}
 	ctx := r.Context()
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if _, _, err := a.loadFunction(ctx, t.name, a.functionARN(t.name, "")); err != nil {
+	if _, _, err := a.loadLatest(ctx, t.name); err != nil {
 		return 0, nil, err
 	}
 	if err := a.checkAliasTarget(ctx, t.name, *in.FunctionVersion, in.RoutingConfig); err != nil {
@@ -250,7 +247,7 @@ func (a *API) loadAlias(ctx context.Context, name, alias string) (aliasConfig, e
 	if err := checkAliasName(alias); err != nil {
 		return ac, err
 	}
-	if _, _, err := a.loadFunction(ctx, name, a.functionARN(name, "")); err != nil {
+	if _, _, err := a.loadLatest(ctx, name); err != nil {
 		return ac, err
 	}
 	al, err := a.cfg.Store.Alias(ctx, name, alias)
@@ -285,7 +282,7 @@ func (a *API) updateAlias(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	if in.Description != nil {
-		if err := awsapi.CheckLength(*in.Description, "description", 0, 256); err != nil {
+		if err := checkDescription(*in.Description); err != nil {
 			return 0, nil, err
 		}
 	}
@@ -296,8 +293,8 @@ func (a *API) updateAlias(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if in.RevisionID != nil && *in.RevisionID != ac.RevisionID {
-		return 0, nil, awsapi.Errorf(http.StatusPreconditionFailed, "PreconditionFailedException", msgPrecondition)
+	if err := checkRevision(in.RevisionID, ac.RevisionID); err != nil {
+		return 0, nil, err
 	}
 	if in.FunctionVersion != nil {
 		ac.FunctionVersion = *in.FunctionVersion
@@ -337,7 +334,7 @@ func (a *API) deleteAlias(r *http.Request) (int, any, error) {
 	ctx := r.Context()
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if _, _, err := a.loadFunction(ctx, t.name, a.functionARN(t.name, "")); err != nil {
+	if _, _, err := a.loadLatest(ctx, t.name); err != nil {
 		return 0, nil, err
 	}
 	err = a.cfg.Store.DeleteAlias(ctx, t.name, name)
@@ -360,7 +357,7 @@ func (a *API) listAliases(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	ctx := r.Context()
-	if _, _, err := a.loadFunction(ctx, t.name, a.functionARN(t.name, "")); err != nil {
+	if _, _, err := a.loadLatest(ctx, t.name); err != nil {
 		return 0, nil, err
 	}
 	als, err := a.cfg.Store.Aliases(ctx, t.name)
