@@ -67,6 +67,16 @@ func (a *API) functionVersion(ctx context.Context, res resolved) (FunctionVersio
 	return fv, nil
 }
 
+// configure tells the runner, when there is one, what it needs to know
+// about the version res names.
+func (a *API) configure(ctx context.Context, res resolved) error {
+	fv, err := a.functionVersion(ctx, res)
+	if err != nil || a.cfg.Runner == nil {
+		return err
+	}
+	return a.cfg.Runner.Configure(ctx, fv)
+}
+
 type concurrencyRequest struct {
 	ReservedConcurrentExecutions *int64 `json:"ReservedConcurrentExecutions"`
 }
@@ -147,10 +157,7 @@ func (a *API) configureLatest(ctx context.Context, name string) {
 	}
 	res, err := a.resolve(ctx, target{name: name})
 	if err == nil {
-		var fv FunctionVersion
-		if fv, err = a.functionVersion(ctx, res); err == nil {
-			err = a.cfg.Runner.Configure(ctx, fv)
-		}
+		err = a.configure(ctx, res)
 	}
 	if err != nil {
 		a.cfg.Log.Warn("configure concurrency", "function", name, "err", err)
@@ -247,10 +254,7 @@ func (a *API) allocate(t target) {
 	if err != nil {
 		return // deleted meanwhile
 	}
-	fv, err := a.functionVersion(ctx, res)
-	if err == nil && a.cfg.Runner != nil {
-		err = a.cfg.Runner.Configure(ctx, fv)
-	}
+	err = a.configure(ctx, res)
 	if ctx.Err() != nil {
 		return // stopping: the configuration stays IN_PROGRESS and is retried at start
 	}
@@ -344,11 +348,7 @@ func (a *API) deleteProvisioned(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	if a.cfg.Runner != nil {
-		fv, err := a.functionVersion(ctx, res)
-		if err == nil {
-			err = a.cfg.Runner.Configure(ctx, fv)
-		}
-		if err != nil {
+		if err := a.configure(ctx, res); err != nil {
 			a.cfg.Log.Warn("configure provisioned concurrency", "function", t.name, "qualifier", t.qualifier, "err", err)
 		}
 	}

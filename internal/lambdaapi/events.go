@@ -145,11 +145,9 @@ func (a *API) runEvent(ctx context.Context, res resolved, ev store.QueuedEvent) 
 	if res.fn.Reserved != nil && *res.fn.Reserved == 0 {
 		return InvokeResult{}, &ThrottleError{Reason: ReasonReservedLimit}
 	}
-	if v := pickVersion(res); v != res.version {
-		var err error
-		if res, err = a.resolve(ctx, target{name: ev.Name, qualifier: v}); err != nil {
-			return InvokeResult{}, err
-		}
+	res, err := a.route(ctx, ev.Name, res)
+	if err != nil {
+		return InvokeResult{}, err
 	}
 	fv, err := a.functionVersion(ctx, res)
 	if err != nil {

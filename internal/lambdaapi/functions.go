@@ -465,14 +465,7 @@ func (a *API) resolve(ctx context.Context, t target) (resolved, error) {
 		res.config, res.version = res.rec.Config, latest
 		return res, nil
 	}
-	n, ok := parseVersion(q)
-	if !ok {
-		return res, notFoundFunction(a.functionARN(t.name, q))
-	}
-	v, err := a.cfg.Store.Version(ctx, t.name, n)
-	if errors.Is(err, store.ErrNotFound) {
-		return res, notFoundFunction(a.functionARN(t.name, q))
-	}
+	v, err := a.loadVersion(ctx, t.name, q)
 	if err != nil {
 		return res, err
 	}
@@ -481,6 +474,20 @@ func (a *API) resolve(ctx context.Context, t target) (resolved, error) {
 	}
 	res.version = q
 	return res, nil
+}
+
+// loadVersion reads published version q of a function, answering
+// ResourceNotFoundException when q names none.
+func (a *API) loadVersion(ctx context.Context, name, q string) (store.FunctionVersion, error) {
+	n, ok := parseVersion(q)
+	if !ok {
+		return store.FunctionVersion{}, notFoundFunction(a.functionARN(name, q))
+	}
+	v, err := a.cfg.Store.Version(ctx, name, n)
+	if errors.Is(err, store.ErrNotFound) {
+		return v, notFoundFunction(a.functionARN(name, q))
+	}
+	return v, err
 }
 
 func (a *API) getFunction(r *http.Request) (int, any, error) {

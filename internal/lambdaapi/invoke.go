@@ -98,11 +98,8 @@ func (a *API) invoke(r *http.Request) (int, any, error) {
 	if res.fn.Reserved != nil && *res.fn.Reserved == 0 {
 		return 0, nil, &ThrottleError{Reason: ReasonReservedLimit}
 	}
-	version := pickVersion(res)
-	if version != res.version {
-		if res, err = a.resolve(ctx, target{name: t.name, qualifier: version}); err != nil {
-			return 0, nil, err
-		}
+	if res, err = a.route(ctx, t.name, res); err != nil {
+		return 0, nil, err
 	}
 	fv, err := a.functionVersion(ctx, res)
 	if err != nil {
@@ -145,6 +142,14 @@ func (a *API) invokeError(ctx context.Context, t target, err error) error {
 		return notFoundFunction(a.functionARN(t.name, t.qualifier))
 	}
 	return err
+}
+
+// route resolves the version an invocation of res runs (see pickVersion).
+func (a *API) route(ctx context.Context, name string, res resolved) (resolved, error) {
+	if v := pickVersion(res); v != res.version {
+		return a.resolve(ctx, target{name: name, qualifier: v})
+	}
+	return res, nil
 }
 
 // pickVersion chooses the version an invocation of res runs: the alias's

@@ -181,13 +181,7 @@ func (a *API) checkAliasTarget(ctx context.Context, name, version string, rc *ro
 		if v == latest {
 			continue
 		}
-		n, ok := parseVersion(v)
-		if !ok {
-			return notFoundFunction(a.functionARN(name, v))
-		}
-		if _, err := a.cfg.Store.Version(ctx, name, n); errors.Is(err, store.ErrNotFound) {
-			return notFoundFunction(a.functionARN(name, v))
-		} else if err != nil {
+		if _, err := a.loadVersion(ctx, name, v); err != nil {
 			return err
 		}
 	}
