@@ -1,68 +1,110 @@
 package efsapi
 
 import (
+	"context"
 	"net/http"
 	"regexp"
 	"strings"
+
 	"tarn.dev/tarn/internal/awsapi"
 )
 
+// The current tagging calls (TagResource, UntagResource,
+// ListTagsForResource) take a file system or access point id and answer 200.
+// The legacy ones (CreateTags, DeleteTags, DescribeTags) take a file system
+// id or ARN, name it "file system …" when it does not exist, and answer 204
+// to a change.
+
 var resourceIDPattern = regexp.MustCompile(`^(fs-[0-9a-f]{8,40}|fsap-[0-9a-f]{8,40})$`)
 
-// resourceID reads and validates the {ResourceId} of a tagging call and
-// returns it with the not-found error code that fits its kind.
-func resourceID(r *http.Request) (id, notFoundCode string, err error) {
-	id = idFrom(r.PathValue("ResourceId"))
-	if err := awsapi.CheckPattern(id, "resourceId", resourceIDPattern); err != nil {
-		return "", "", err
-	}
-	if strings.HasPrefix(id, "fsap-") {
-		return id, "AccessPointNotFound", nil
-	}
-	return id, "FileSystemNotFound", nil
+// tagged is the resource a tagging call acts on.
+type tagged struct {
+	id           string
+	notFoundCode string // the error code when id does not exist
+	label        string // how a not-found message names id
 }
 
-func (a *API) tagResource(r *http.Request) (int, any, error) {
-	id, code, err := resourceID(r)
-	if err != nil {
-		return 0, nil, err
+// currentResource reads and validates the {ResourceId} of a current tagging
+// call.
+func currentResource(r *http.Request) (tagged, error) {
+	id := idFrom(r.PathValue("ResourceId"))
+	if err := awsapi.CheckPattern(id, "resourceId", resourceIDPattern); err != nil {
+		return tagged{}, err
 	}
+	if strings.HasPrefix(id, "fsap-") {
+		return tagged{id, "AccessPointNotFound", id}, nil
+	}
+	return tagged{id, "FileSystemNotFound", id}, nil
+}
+
+// legacyResource reads and validates the {FileSystemId} of a legacy tagging
+// call.
+func (a *API) legacyResource(r *http.Request) (tagged, error) {
+	id, err := a.fileSystemID(r)
+	if err != nil {
+		return tagged{}, err
+	}
+	return tagged{id, "FileSystemNotFound", "file system " + id}, nil
+}
+
+func (t tagged) notFound(err error) error { return notFound(err, t.notFoundCode, t.label) }
+
+// addTags reads the Tags member of r's body, checks it and adds the tags to t.
+func (a *API) addTags(r *http.Request, t tagged) error {
 	var in struct {
 		Tags []wireTag `json:"Tags"`
 	}
 	if err := decode(r, &in); err != nil {
-		return 0, nil, err
+		return err
 	}
 	if in.Tags == nil {
-		return 0, nil, awsapi.Required("tags")
+		return awsapi.Required("tags")
 	}
 	tags, err := checkTags(in.Tags, "tags")
 	if err != nil {
+		return err
+	}
+	if err := a.cfg.Store.TagResource(r.Context(), t.id, tags); err != nil {
+		return t.notFound(err)
+	}
+	return nil
+}
+
+// removeTags removes the tags with keys from t.
+func (a *API) removeTags(ctx context.Context, t tagged, keys []string) error {
+	if len(keys) == 0 {
+		return awsapi.Required("tagKeys")
+	}
+	if err := a.cfg.Store.UntagResource(ctx, t.id, keys); err != nil {
+		return t.notFound(err)
+	}
+	return nil
+}
+
+func (a *API) tagResource(r *http.Request) (int, any, error) {
+	t, err := currentResource(r)
+	if err != nil {
 		return 0, nil, err
 	}
-	if err := a.cfg.Store.TagResource(r.Context(), id, tags); err != nil {
-		return 0, nil, notFound(err, code, id)
+	if err := a.addTags(r, t); err != nil {
+		return 0, nil, err
 	}
 	return http.StatusOK, nil, nil
 }
 
 func (a *API) untagResource(r *http.Request) (int, any, error) {
-	id, code, err := resourceID(r)
+	t, err := currentResource(r)
 	if err != nil {
 		return 0, nil, err
 	}
-	keys := r.URL.Query()["tagKeys"]
-	if len(keys) == 0 {
-		return 0, nil, awsapi.Required("tagKeys")
-	}
-	if err := a.cfg.Store.UntagResource(r.Context(), id, keys); err != nil {
-		return 0, nil, notFound(err, code, id)
+	if err := a.removeTags(r.Context(), t, r.URL.Query()["tagKeys"]); err != nil {
+		return 0, nil, err
 	}
 	return http.StatusOK, nil, nil
 }
 
 func (a *API) listTagsForResource(r *http.Request) (int, any, error) {
-	id, code, err := resourceID(r)
+	t, err := currentResource(r)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -70,9 +112,9 @@ func (a *API) listTagsForResource(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	tags, err := a.cfg.Store.Tags(r.Context(), id)
+	tags, err := a.cfg.Store.Tags(r.Context(), t.id)
 	if err != nil {
-		return 0, nil, notFound(err, code, id)
+		return 0, nil, t.notFound(err)
 	}
 	out := struct {
 		Tags      []tagOut `json:"Tags"`
@@ -91,35 +133,19 @@ func (a *API) listTagsForResource(r *http.Request) (int, any, error) {
 	return http.StatusOK, out, nil
 }
 
-// The legacy tagging calls (CreateTags, DeleteTags, DescribeTags) work on
-// file systems only and answer 204 on success.
-
 func (a *API) createTags(r *http.Request) (int, any, error) {
-	id, err := a.fileSystemID(r)
+	t, err := a.legacyResource(r)
 	if err != nil {
 		return 0, nil, err
 	}
-	var in struct {
-		Tags []wireTag `json:"Tags"`
-	}
-	if err := decode(r, &in); err != nil {
+	if err := a.addTags(r, t); err != nil {
 		return 0, nil, err
-	}
-	if in.Tags == nil {
-		return 0, nil, awsapi.Required("tags")
-	}
-	tags, err := checkTags(in.Tags, "tags")
-	if err != nil {
-		return 0, nil, err
-	}
-	if err := a.cfg.Store.TagResource(r.Context(), id, tags); err != nil {
-		return 0, nil, notFound(err, "FileSystemNotFound", "file system "+id)
 	}
 	return http.StatusNoContent, nil, nil
 }
 
 func (a *API) deleteTags(r *http.Request) (int, any, error) {
-	id, err := a.fileSystemID(r)
+	t, err := a.legacyResource(r)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -129,23 +155,20 @@ func (a *API) deleteTags(r *http.Request) (int, any, error) {
 	if err := decode(r, &in); err != nil {
 		return 0, nil, err
 	}
-	if len(in.TagKeys) == 0 {
-		return 0, nil, awsapi.Required("tagKeys")
-	}
-	if err := a.cfg.Store.UntagResource(r.Context(), id, in.TagKeys); err != nil {
-		return 0, nil, notFound(err, "FileSystemNotFound", "file system "+id)
+	if err := a.removeTags(r.Context(), t, in.TagKeys); err != nil {
+		return 0, nil, err
 	}
 	return http.StatusNoContent, nil, nil
 }
 
 func (a *API) describeTags(r *http.Request) (int, any, error) {
-	id, err := a.fileSystemID(r)
+	t, err := a.legacyResource(r)
 	if err != nil {
 		return 0, nil, err
 	}
-	tags, err := a.cfg.Store.Tags(r.Context(), id)
+	tags, err := a.cfg.Store.Tags(r.Context(), t.id)
 	if err != nil {
-		return 0, nil, notFound(err, "FileSystemNotFound", "file system "+id)
+		return 0, nil, t.notFound(err)
 	}
 	return http.StatusOK, struct {
 		Tags []tagOut `json:"Tags"`
