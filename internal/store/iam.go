@@ -81,15 +81,8 @@ type InlinePolicy struct {
 // CreateUser stores a new user; a name in use returns *ExistsError.
 func (s *Store) CreateUser(ctx context.Context, u IAMUser) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO iam_users(name, id, path, arn, created_at) VALUES(?,?,?,?,?)`,
+		return insertNew(ctx, tx, u.Name, "create user "+u.Name, `INSERT INTO iam_users(name, id, path, arn, created_at) VALUES(?,?,?,?,?)`,
 			u.Name, u.ID, u.Path, u.ARN, u.Created.Unix())
-		if isUniqueViolation(err) {
-			return &ExistsError{ID: u.Name}
-		}
-		if err != nil {
-			return fmt.Errorf("create user %s: %w", u.Name, err)
-		}
-		return nil
 	})
 }
 
@@ -114,33 +107,12 @@ func (s *Store) UserByARN(ctx context.Context, arn string) (IAMUser, error) {
 }
 
 func (s *Store) userWhere(ctx context.Context, where, arg string) (IAMUser, error) {
-	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM iam_users WHERE `+where, arg))
-	if errors.Is(err, sql.ErrNoRows) {
-		return u, fmt.Errorf("user %s: %w", arg, ErrNotFound)
-	}
-	if err != nil {
-		return u, fmt.Errorf("user %s: %w", arg, err)
-	}
-	return u, nil
+	return queryOne(ctx, s.db, scanUser, "user "+arg, `SELECT `+userColumns+` FROM iam_users WHERE `+where, arg)
 }
 
 // Users returns the users whose path starts with pathPrefix, by name.
 func (s *Store) Users(ctx context.Context, pathPrefix string) ([]IAMUser, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+userColumns+` FROM iam_users
-		WHERE substr(path, 1, length(?)) = ? ORDER BY name COLLATE NOCASE`, pathPrefix, pathPrefix)
-	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	defer rows.Close()
-	var out []IAMUser
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list users: %w", err)
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return queryList(ctx, s.db, scanUser, `SELECT `+userColumns+` FROM iam_users`+byPathPrefix, pathPrefix, pathPrefix)
 }
 
 // DeleteUser deletes a user that has no access keys, inline policies or
@@ -148,26 +120,17 @@ func (s *Store) Users(ctx context.Context, pathPrefix string) ([]IAMUser, error)
 func (s *Store) DeleteUser(ctx context.Context, name string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var arn string
-		err := tx.QueryRowContext(ctx, `SELECT arn FROM iam_users WHERE name = ?`, name).Scan(&arn)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("user %s: %w", name, ErrNotFound)
+		if _, err := queryOne(ctx, tx, scanInto(&arn), "user "+name, `SELECT arn FROM iam_users WHERE name = ?`, name); err != nil {
+			return err
 		}
-		if err != nil {
-			return fmt.Errorf("delete user %s: %w", name, err)
+		if err := noDependents(ctx, tx, `SELECT COUNT(*) FROM access_keys WHERE principal = ?`, arn, "access keys"); err != nil {
+			return err
 		}
-		checks := []struct{ query, what string }{
-			{`SELECT COUNT(*) FROM access_keys WHERE principal = ?`, "access keys"},
-			{`SELECT COUNT(*) FROM iam_inline_policies WHERE owner_kind = 'user' AND owner = ?`, "policies"},
-			{`SELECT COUNT(*) FROM iam_attachments WHERE owner_kind = 'user' AND owner = ?`, "attached policies"},
+		if err := noDependents(ctx, tx, `SELECT COUNT(*) FROM iam_inline_policies WHERE owner_kind = 'user' AND owner = ?`, name, "policies"); err != nil {
+			return err
 		}
-		for i, c := range checks {
-			arg := name
-			if i == 0 {
-				arg = arn
-			}
-			if err := noDependents(ctx, tx, c.query, arg, c.what); err != nil {
-				return err
-			}
+		if err := noDependents(ctx, tx, `SELECT COUNT(*) FROM iam_attachments WHERE owner_kind = 'user' AND owner = ?`, name, "attached policies"); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM iam_users WHERE name = ?`, name); err != nil {
 			return fmt.Errorf("delete user %s: %w", name, err)
@@ -190,15 +153,8 @@ func noDependents(ctx context.Context, tx *sql.Tx, query, arg, what string) erro
 // CreateRole stores a new role; a name in use returns *ExistsError.
 func (s *Store) CreateRole(ctx context.Context, r Role) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO iam_roles(name, id, path, arn, assume_policy, description, max_session, created_at)
+		return insertNew(ctx, tx, r.Name, "create role "+r.Name, `INSERT INTO iam_roles(name, id, path, arn, assume_policy, description, max_session, created_at)
 			VALUES(?,?,?,?,?,?,?,?)`, r.Name, r.ID, r.Path, r.ARN, r.AssumeRolePolicy, r.Description, r.MaxSessionDuration, r.Created.Unix())
-		if isUniqueViolation(err) {
-			return &ExistsError{ID: r.Name}
-		}
-		if err != nil {
-			return fmt.Errorf("create role %s: %w", r.Name, err)
-		}
-		return nil
 	})
 }
 
@@ -223,33 +179,12 @@ func (s *Store) RoleByARN(ctx context.Context, arn string) (Role, error) {
 }
 
 func (s *Store) roleWhere(ctx context.Context, where, arg string) (Role, error) {
-	r, err := scanRole(s.db.QueryRowContext(ctx, `SELECT `+roleColumns+` FROM iam_roles WHERE `+where, arg))
-	if errors.Is(err, sql.ErrNoRows) {
-		return r, fmt.Errorf("role %s: %w", arg, ErrNotFound)
-	}
-	if err != nil {
-		return r, fmt.Errorf("role %s: %w", arg, err)
-	}
-	return r, nil
+	return queryOne(ctx, s.db, scanRole, "role "+arg, `SELECT `+roleColumns+` FROM iam_roles WHERE `+where, arg)
 }
 
 // Roles returns the roles whose path starts with pathPrefix, by name.
 func (s *Store) Roles(ctx context.Context, pathPrefix string) ([]Role, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+roleColumns+` FROM iam_roles
-		WHERE substr(path, 1, length(?)) = ? ORDER BY name COLLATE NOCASE`, pathPrefix, pathPrefix)
-	if err != nil {
-		return nil, fmt.Errorf("list roles: %w", err)
-	}
-	defer rows.Close()
-	var out []Role
-	for rows.Next() {
-		r, err := scanRole(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list roles: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return queryList(ctx, s.db, scanRole, `SELECT `+roleColumns+` FROM iam_roles`+byPathPrefix, pathPrefix, pathPrefix)
 }
 
 // DeleteRole deletes a role that has no inline or attached policies (else
@@ -274,16 +209,7 @@ func (s *Store) DeleteRole(ctx context.Context, name string) error {
 
 // UpdateAssumeRolePolicy replaces the trust policy of a role.
 func (s *Store) UpdateAssumeRolePolicy(ctx context.Context, name, doc string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE iam_roles SET assume_policy = ? WHERE name = ?`, doc, name)
-		if err != nil {
-			return fmt.Errorf("update assume role policy of %s: %w", name, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("role %s: %w", name, ErrNotFound)
-		}
-		return nil
-	})
+	return s.execOne(ctx, "role "+name, `UPDATE iam_roles SET assume_policy = ? WHERE name = ?`, doc, name)
 }
 
 // ownerExists returns ErrNotFound unless the user or role exists.
@@ -292,14 +218,7 @@ func ownerExists(ctx context.Context, tx *sql.Tx, kind OwnerKind, name string) e
 	if kind == RoleOwner {
 		table = "iam_roles"
 	}
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table+` WHERE name = ?`, name).Scan(&n); err != nil {
-		return fmt.Errorf("%s %s: %w", kind, name, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("%s %s: %w", kind, name, ErrNotFound)
-	}
-	return nil
+	return mustExist(ctx, tx, string(kind)+" "+name, `SELECT 1 FROM `+table+` WHERE name = ?`, name)
 }
 
 // PutInlinePolicy creates or replaces an inline policy of a user or role.
@@ -332,63 +251,44 @@ func (s *Store) PutInlinePolicy(ctx context.Context, kind OwnerKind, owner, name
 // InlinePolicy returns the document of an inline policy, or ErrNotFound.
 func (s *Store) InlinePolicy(ctx context.Context, kind OwnerKind, owner, name string) (string, error) {
 	var doc string
-	err := s.db.QueryRowContext(ctx, `SELECT document FROM iam_inline_policies WHERE owner_kind = ? AND owner = ? AND name = ?`,
-		kind, owner, name).Scan(&doc)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("policy %s of %s %s: %w", name, kind, owner, ErrNotFound)
-	}
-	if err != nil {
-		return "", fmt.Errorf("policy %s of %s %s: %w", name, kind, owner, err)
-	}
-	return doc, nil
+	_, err := queryOne(ctx, s.db, scanInto(&doc), inlineWhat(kind, owner, name),
+		`SELECT document FROM iam_inline_policies WHERE owner_kind = ? AND owner = ? AND name = ?`, kind, owner, name)
+	return doc, err
+}
+
+// inlineWhat names an inline policy in errors.
+func inlineWhat(kind OwnerKind, owner, name string) string {
+	return fmt.Sprintf("policy %s of %s %s", name, kind, owner)
 }
 
 // InlinePolicies returns the inline policies of a user or role, by name.
 func (s *Store) InlinePolicies(ctx context.Context, kind OwnerKind, owner string) ([]InlinePolicy, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name, document FROM iam_inline_policies WHERE owner_kind = ? AND owner = ?
+	return queryList(ctx, s.db, scanInline, `SELECT name, document FROM iam_inline_policies WHERE owner_kind = ? AND owner = ?
 		ORDER BY name COLLATE NOCASE`, kind, owner)
-	if err != nil {
-		return nil, fmt.Errorf("policies of %s %s: %w", kind, owner, err)
-	}
-	defer rows.Close()
-	var out []InlinePolicy
-	for rows.Next() {
-		var p InlinePolicy
-		if err := rows.Scan(&p.Name, &p.Document); err != nil {
-			return nil, fmt.Errorf("policies of %s %s: %w", kind, owner, err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+}
+
+func scanInline(row scanner) (InlinePolicy, error) {
+	var p InlinePolicy
+	err := row.Scan(&p.Name, &p.Document)
+	return p, err
 }
 
 // DeleteInlinePolicy deletes an inline policy, or returns ErrNotFound.
 func (s *Store) DeleteInlinePolicy(ctx context.Context, kind OwnerKind, owner, name string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM iam_inline_policies WHERE owner_kind = ? AND owner = ? AND name = ?`, kind, owner, name)
-		if err != nil {
-			return fmt.Errorf("delete policy %s of %s %s: %w", name, kind, owner, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("policy %s of %s %s: %w", name, kind, owner, ErrNotFound)
-		}
-		return nil
-	})
+	return s.execOne(ctx, inlineWhat(kind, owner, name),
+		`DELETE FROM iam_inline_policies WHERE owner_kind = ? AND owner = ? AND name = ?`, kind, owner, name)
 }
 
 // CreatePolicy stores a customer managed policy with doc as its default
 // version v1. A name in use returns *ExistsError.
 func (s *Store) CreatePolicy(ctx context.Context, p ManagedPolicy, doc string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO iam_policies(arn, name, id, path, description, default_version, next_version,
-			created_at, updated_at) VALUES(?,?,?,?,?,'v1',2,?,?)`, p.ARN, p.Name, p.ID, p.Path, p.Description, p.Created.Unix(), p.Created.Unix())
-		if isUniqueViolation(err) {
-			return &ExistsError{ID: p.Name}
+		if err := insertNew(ctx, tx, p.Name, "create policy "+p.Name, `INSERT INTO iam_policies(arn, name, id, path, description,
+			default_version, next_version, created_at, updated_at) VALUES(?,?,?,?,?,'v1',2,?,?)`,
+			p.ARN, p.Name, p.ID, p.Path, p.Description, p.Created.Unix(), p.Created.Unix()); err != nil {
+			return err
 		}
-		if err != nil {
-			return fmt.Errorf("create policy %s: %w", p.Name, err)
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO iam_policy_versions(policy_arn, version_id, document, created_at) VALUES(?,'v1',?,?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO iam_policy_versions(policy_arn, version_id, document, created_at) VALUES(?,'v1',?,?)`,
 			p.ARN, doc, p.Created.Unix())
 		if err != nil {
 			return fmt.Errorf("create policy %s: %w", p.Name, err)
@@ -411,34 +311,13 @@ func scanPolicy(row scanner) (ManagedPolicy, error) {
 // Policy returns the customer managed policy with the given ARN, or
 // ErrNotFound.
 func (s *Store) Policy(ctx context.Context, arn string) (ManagedPolicy, error) {
-	p, err := scanPolicy(s.db.QueryRowContext(ctx, `SELECT `+policyColumns+` FROM iam_policies WHERE arn = ?`, arn))
-	if errors.Is(err, sql.ErrNoRows) {
-		return p, fmt.Errorf("policy %s: %w", arn, ErrNotFound)
-	}
-	if err != nil {
-		return p, fmt.Errorf("policy %s: %w", arn, err)
-	}
-	return p, nil
+	return queryOne(ctx, s.db, scanPolicy, "policy "+arn, `SELECT `+policyColumns+` FROM iam_policies WHERE arn = ?`, arn)
 }
 
 // Policies returns the customer managed policies whose path starts with
 // pathPrefix, by name.
 func (s *Store) Policies(ctx context.Context, pathPrefix string) ([]ManagedPolicy, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+policyColumns+` FROM iam_policies
-		WHERE substr(path, 1, length(?)) = ? ORDER BY name COLLATE NOCASE`, pathPrefix, pathPrefix)
-	if err != nil {
-		return nil, fmt.Errorf("list policies: %w", err)
-	}
-	defer rows.Close()
-	var out []ManagedPolicy
-	for rows.Next() {
-		p, err := scanPolicy(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list policies: %w", err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return queryList(ctx, s.db, scanPolicy, `SELECT `+policyColumns+` FROM iam_policies`+byPathPrefix, pathPrefix, pathPrefix)
 }
 
 // PolicyVersion returns a version of a customer managed policy; versionID ""
@@ -447,15 +326,13 @@ func (s *Store) PolicyVersion(ctx context.Context, arn, versionID string) (Polic
 	var v PolicyVersion
 	var created int64
 	var def string
-	err := s.db.QueryRowContext(ctx, `SELECT v.policy_arn, v.version_id, v.document, v.created_at, p.default_version
+	_, err := queryOne(ctx, s.db, scanInto(&v.PolicyARN, &v.VersionID, &v.Document, &created, &def),
+		fmt.Sprintf("policy %s version %q", arn, versionID), `SELECT v.policy_arn, v.version_id, v.document, v.created_at, p.default_version
 		FROM iam_policy_versions v JOIN iam_policies p ON p.arn = v.policy_arn
 		WHERE v.policy_arn = ? AND v.version_id = CASE WHEN ? = '' THEN p.default_version ELSE ? END`,
-		arn, versionID, versionID).Scan(&v.PolicyARN, &v.VersionID, &v.Document, &created, &def)
-	if errors.Is(err, sql.ErrNoRows) {
-		return v, fmt.Errorf("policy %s version %q: %w", arn, versionID, ErrNotFound)
-	}
+		arn, versionID, versionID)
 	if err != nil {
-		return v, fmt.Errorf("policy %s version %q: %w", arn, versionID, err)
+		return v, err
 	}
 	v.Created, v.IsDefault = time.Unix(created, 0).UTC(), v.VersionID == def
 	return v, nil
@@ -468,13 +345,9 @@ func (s *Store) CreatePolicyVersion(ctx context.Context, arn, doc string, setDef
 	var v PolicyVersion
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var next, count int
-		err := tx.QueryRowContext(ctx, `SELECT next_version, (SELECT COUNT(*) FROM iam_policy_versions WHERE policy_arn = arn)
-			FROM iam_policies WHERE arn = ?`, arn).Scan(&next, &count)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("policy %s: %w", arn, ErrNotFound)
-		}
-		if err != nil {
-			return fmt.Errorf("create version of %s: %w", arn, err)
+		if _, err := queryOne(ctx, tx, scanInto(&next, &count), "policy "+arn, `SELECT next_version,
+			(SELECT COUNT(*) FROM iam_policy_versions WHERE policy_arn = arn) FROM iam_policies WHERE arn = ?`, arn); err != nil {
+			return err
 		}
 		if max > 0 && count >= max {
 			return fmt.Errorf("versions of %s: %w", arn, ErrLimitExceeded)
@@ -527,12 +400,8 @@ func (s *Store) AttachPolicy(ctx context.Context, kind OwnerKind, owner, policyA
 			return err
 		}
 		if !strings.HasPrefix(policyARN, awsManagedPrefix) {
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM iam_policies WHERE arn = ?`, policyARN).Scan(&n); err != nil {
-				return fmt.Errorf("attach %s: %w", policyARN, err)
-			}
-			if n == 0 {
-				return fmt.Errorf("policy %s: %w", policyARN, ErrNotFound)
+			if err := mustExist(ctx, tx, "policy "+policyARN, `SELECT 1 FROM iam_policies WHERE arn = ?`, policyARN); err != nil {
+				return err
 			}
 		}
 		var attached, already int
@@ -557,36 +426,14 @@ func (s *Store) AttachPolicy(ctx context.Context, kind OwnerKind, owner, policyA
 // DetachPolicy detaches a managed policy; one not attached returns
 // ErrNotFound.
 func (s *Store) DetachPolicy(ctx context.Context, kind OwnerKind, owner, policyARN string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM iam_attachments WHERE owner_kind = ? AND owner = ? AND policy_arn = ?`,
-			kind, owner, policyARN)
-		if err != nil {
-			return fmt.Errorf("detach %s: %w", policyARN, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("policy %s attached to %s %s: %w", policyARN, kind, owner, ErrNotFound)
-		}
-		return nil
-	})
+	return s.execOne(ctx, fmt.Sprintf("policy %s attached to %s %s", policyARN, kind, owner),
+		`DELETE FROM iam_attachments WHERE owner_kind = ? AND owner = ? AND policy_arn = ?`, kind, owner, policyARN)
 }
 
 // AttachedPolicies returns the ARNs of the managed policies attached to a
 // user or role, sorted.
 func (s *Store) AttachedPolicies(ctx context.Context, kind OwnerKind, owner string) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT policy_arn FROM iam_attachments WHERE owner_kind = ? AND owner = ? ORDER BY policy_arn`, kind, owner)
-	if err != nil {
-		return nil, fmt.Errorf("attached policies of %s %s: %w", kind, owner, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var arn string
-		if err := rows.Scan(&arn); err != nil {
-			return nil, fmt.Errorf("attached policies of %s %s: %w", kind, owner, err)
-		}
-		out = append(out, arn)
-	}
-	return out, rows.Err()
+	return queryList(ctx, s.db, scanString, `SELECT policy_arn FROM iam_attachments WHERE owner_kind = ? AND owner = ? ORDER BY policy_arn`, kind, owner)
 }
 
 // AttachmentCounts returns how many users and roles each attached policy is
@@ -625,64 +472,69 @@ func (s *Store) CreateAccessKey(ctx context.Context, k AccessKey, max int) error
 				return fmt.Errorf("access keys of %s: %w", k.Principal, ErrLimitExceeded)
 			}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO access_keys(id, secret, principal, status, created_at) VALUES(?,?,?,?,?)`,
+		return insertNew(ctx, tx, k.ID, "create access key", `INSERT INTO access_keys(id, secret, principal, status, created_at) VALUES(?,?,?,?,?)`,
 			k.ID, k.Secret, k.Principal, k.Status, k.Created.Unix())
-		if isUniqueViolation(err) {
-			return &ExistsError{ID: k.ID}
-		}
-		if err != nil {
-			return fmt.Errorf("create access key: %w", err)
-		}
-		return nil
 	})
 }
 
 // AccessKeys returns the access keys of a principal, oldest first.
 func (s *Store) AccessKeys(ctx context.Context, principal string) ([]AccessKey, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, secret, principal, status, created_at FROM access_keys
+	return queryList(ctx, s.db, scanAccessKey, `SELECT id, secret, principal, status, created_at FROM access_keys
 		WHERE principal = ? ORDER BY created_at, id`, principal)
-	if err != nil {
-		return nil, fmt.Errorf("access keys of %s: %w", principal, err)
-	}
-	defer rows.Close()
-	var out []AccessKey
-	for rows.Next() {
-		var k AccessKey
-		var created int64
-		if err := rows.Scan(&k.ID, &k.Secret, &k.Principal, &k.Status, &created); err != nil {
-			return nil, fmt.Errorf("access keys of %s: %w", principal, err)
-		}
-		k.Created = time.Unix(created, 0).UTC()
-		out = append(out, k)
-	}
-	return out, rows.Err()
+}
+
+func scanAccessKey(row scanner) (AccessKey, error) {
+	var k AccessKey
+	var created int64
+	err := row.Scan(&k.ID, &k.Secret, &k.Principal, &k.Status, &created)
+	k.Created = time.Unix(created, 0).UTC()
+	return k, err
 }
 
 // DeleteAccessKey deletes an access key, or returns ErrNotFound.
 func (s *Store) DeleteAccessKey(ctx context.Context, id string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM access_keys WHERE id = ?`, id)
-		if err != nil {
-			return fmt.Errorf("delete access key %s: %w", id, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("access key %s: %w", id, ErrNotFound)
-		}
-		return nil
-	})
+	return s.execOne(ctx, "access key "+id, `DELETE FROM access_keys WHERE id = ?`, id)
 }
 
 // SetAccessKeyStatus sets an access key Active or Inactive, or returns
 // ErrNotFound.
 func (s *Store) SetAccessKeyStatus(ctx context.Context, id, status string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE access_keys SET status = ? WHERE id = ?`, status, id)
-		if err != nil {
-			return fmt.Errorf("set status of access key %s: %w", id, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("access key %s: %w", id, ErrNotFound)
-		}
-		return nil
-	})
+	return s.execOne(ctx, "access key "+id, `UPDATE access_keys SET status = ? WHERE id = ?`, status, id)
+}
+
+// insertNew runs an INSERT in tx; a taken key returns *ExistsError{ID: id}
+// and any other failure is wrapped with what.
+func insertNew(ctx context.Context, tx *sql.Tx, id, what, query string, args ...any) error {
+	_, err := tx.ExecContext(ctx, query, args...)
+	if isUniqueViolation(err) {
+		return &ExistsError{ID: id}
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// scanInto returns a scan function for queryOne that scans a row into dest,
+// for lookups that need no record type.
+func scanInto(dest ...any) func(scanner) (struct{}, error) {
+	return func(row scanner) (struct{}, error) { return struct{}{}, row.Scan(dest...) }
+}
+
+// mustExist returns ErrNotFound, wrapped with what, unless query finds a
+// row.
+func mustExist(ctx context.Context, q querier, what, query string, args ...any) error {
+	var one int
+	_, err := queryOne(ctx, q, scanInto(&one), what, query, args...)
+	return err
+}
+
+// byPathPrefix ends the queries of the list calls that filter by path
+// prefix; it takes the prefix twice.
+const byPathPrefix = ` WHERE substr(path, 1, length(?)) = ? ORDER BY name COLLATE NOCASE`
+
+func scanString(row scanner) (string, error) {
+	var v string
+	err := row.Scan(&v)
+	return v, err
 }
