@@ -82,12 +82,9 @@ type concurrencyRequest struct {
 }
 
 func (a *API) putConcurrency(r *http.Request) (int, any, error) {
-	t, err := a.target(r)
-	if err != nil {
-		return 0, nil, err
-	}
 	var in concurrencyRequest
-	if err := decode(r, &in); err != nil {
+	t, err := a.targetAndBody(r, &in)
+	if err != nil {
 		return 0, nil, err
 	}
 	if in.ReservedConcurrentExecutions == nil {

@@ -490,12 +490,18 @@ func (a *API) loadVersion(ctx context.Context, name, q string) (store.FunctionVe
 	return v, err
 }
 
-func (a *API) getFunction(r *http.Request) (int, any, error) {
+// resolveRequest resolves the function and qualifier a request names.
+func (a *API) resolveRequest(r *http.Request) (target, resolved, error) {
 	t, err := a.target(r)
 	if err != nil {
-		return 0, nil, err
+		return t, resolved{}, err
 	}
 	res, err := a.resolve(r.Context(), t)
+	return t, res, err
+}
+
+func (a *API) getFunction(r *http.Request) (int, any, error) {
+	_, res, err := a.resolveRequest(r)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -508,11 +514,7 @@ func (a *API) getFunction(r *http.Request) (int, any, error) {
 }
 
 func (a *API) getFunctionConfiguration(r *http.Request) (int, any, error) {
-	t, err := a.target(r)
-	if err != nil {
-		return 0, nil, err
-	}
-	res, err := a.resolve(r.Context(), t)
+	_, res, err := a.resolveRequest(r)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -559,12 +561,9 @@ func unqualified(t target, op string) error {
 }
 
 func (a *API) updateFunctionConfiguration(r *http.Request) (int, any, error) {
-	t, err := a.target(r)
-	if err != nil {
-		return 0, nil, err
-	}
 	var in configRequest
-	if err := decode(r, &in); err != nil {
+	t, err := a.targetAndBody(r, &in)
+	if err != nil {
 		return 0, nil, err
 	}
 	if err := validateConfig(&in); err != nil {
@@ -609,12 +608,9 @@ func (a *API) commitUpdate(ctx context.Context, rec functionRecord, c functionCo
 }
 
 func (a *API) updateFunctionCode(r *http.Request) (int, any, error) {
-	t, err := a.target(r)
-	if err != nil {
-		return 0, nil, err
-	}
 	var in codeRequest
-	if err := decode(r, &in); err != nil {
+	t, err := a.targetAndBody(r, &in)
+	if err != nil {
 		return 0, nil, err
 	}
 	if err := checkArchitectures(in.Architectures); err != nil {

@@ -26,12 +26,9 @@ type permissionRequest struct {
 }
 
 func (a *API) addPermission(r *http.Request) (int, any, error) {
-	t, err := a.target(r)
-	if err != nil {
-		return 0, nil, err
-	}
 	var in permissionRequest
-	if err := decode(r, &in); err != nil {
+	t, err := a.targetAndBody(r, &in)
+	if err != nil {
 		return 0, nil, err
 	}
 	switch {
@@ -124,15 +121,11 @@ func principal(p string) any {
 }
 
 func (a *API) getPolicy(r *http.Request) (int, any, error) {
-	t, err := a.target(r)
+	t, res, err := a.resolveRequest(r)
 	if err != nil {
 		return 0, nil, err
 	}
 	ctx := r.Context()
-	res, err := a.resolve(ctx, t)
-	if err != nil {
-		return 0, nil, err
-	}
 	perms, err := a.cfg.Store.Permissions(ctx, t.name, t.qualifier)
 	if err != nil {
 		return 0, nil, err

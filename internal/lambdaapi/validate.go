@@ -112,6 +112,16 @@ func (a *API) target(r *http.Request) (target, error) {
 	return t, nil
 }
 
+// targetAndBody returns the function and qualifier a request names and
+// decodes its JSON body into v.
+func (a *API) targetAndBody(r *http.Request, v any) (target, error) {
+	t, err := a.target(r)
+	if err != nil {
+		return t, err
+	}
+	return t, decode(r, v)
+}
+
 // checkEnvironment validates environment variables: key pattern, reserved
 // keys and the 4 KB total.
 func checkEnvironment(vars map[string]string) error {

@@ -23,12 +23,9 @@ type publishRequest struct {
 }
 
 func (a *API) publishVersion(r *http.Request) (int, any, error) {
-	t, err := a.target(r)
-	if err != nil {
-		return 0, nil, err
-	}
 	var in publishRequest
-	if err := decode(r, &in); err != nil {
+	t, err := a.targetAndBody(r, &in)
+	if err != nil {
 		return 0, nil, err
 	}
 	if in.Description != nil {
@@ -189,12 +186,9 @@ func (a *API) checkAliasTarget(ctx context.Context, name, version string, rc *ro
 }
 
 func (a *API) createAlias(r *http.Request) (int, any, error) {
-	t, err := a.target(r)
-	if err != nil {
-		return 0, nil, err
-	}
 	var in aliasRequest
-	if err := decode(r, &in); err != nil {
+	t, err := a.targetAndBody(r, &in)
+	if err != nil {
 		return 0, nil, err
 	}
 	if in.Name == nil {
@@ -267,12 +261,9 @@ func (a *API) getAlias(r *http.Request) (int, any, error) {
 }
 
 func (a *API) updateAlias(r *http.Request) (int, any, error) {
-	t, err := a.target(r)
-	if err != nil {
-		return 0, nil, err
-	}
 	var in aliasRequest
-	if err := decode(r, &in); err != nil {
+	t, err := a.targetAndBody(r, &in)
+	if err != nil {
 		return 0, nil, err
 	}
 	if in.Description != nil {
