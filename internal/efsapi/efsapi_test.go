@@ -584,3 +584,48 @@ func TestTaggingCallsAnswerInTheirOwnStyle(t *testing.T) {
 		}
 	}
 }
+
+// TestListFiltersNamingNothing checks the answers of list calls whose
+// FileSystemId or AccessPointId filter is malformed or names nothing.
+func TestListFiltersNamingNothing(t *testing.T) {
+	w := newWorld(t)
+	const gone = "fs-0123456789abcdef0"
+	const gap = "fsap-0123456789abcdef0"
+	cases := []struct {
+		path          string
+		status        int
+		code, message string // message: all of it, or for a ValidationException the field it names
+	}{
+		{"/2015-02-01/file-systems?FileSystemId=" + gone, 404, "FileSystemNotFound", "file system " + gone + " does not exist"},
+		{"/2015-02-01/file-systems?FileSystemId=arn:aws:elasticfilesystem:us-east-1:000000000000:file-system/" + gone, 404, "FileSystemNotFound",
+			"file system arn:aws:elasticfilesystem:us-east-1:000000000000:file-system/" + gone + " does not exist"},
+		{"/2015-02-01/access-points?FileSystemId=" + gone, 404, "FileSystemNotFound", "file system " + gone + " does not exist"},
+		{"/2015-02-01/access-points?AccessPointId=" + gap, 404, "AccessPointNotFound", "access point " + gap + " does not exist"},
+		{"/2015-02-01/mount-targets?FileSystemId=" + gone, 404, "FileSystemNotFound", "file system " + gone + " does not exist"},
+		{"/2015-02-01/mount-targets?AccessPointId=" + gap, 404, "AccessPointNotFound", "access point " + gap + " does not exist"},
+		{"/2015-02-01/file-systems?FileSystemId=nope", 400, "ValidationException", "'fileSystemId'"},
+		{"/2015-02-01/access-points?FileSystemId=nope", 400, "ValidationException", "'fileSystemId'"},
+		{"/2015-02-01/access-points?AccessPointId=nope", 400, "ValidationException", "'accessPointId'"},
+		{"/2015-02-01/mount-targets?FileSystemId=nope", 400, "ValidationException", "'fileSystemId'"},
+		{"/2015-02-01/mount-targets?AccessPointId=nope", 400, "ValidationException", "'accessPointId'"},
+	}
+	for _, c := range cases {
+		resp, err := http.Get(w.url + c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var e struct{ ErrorCode, Message string }
+		json.Unmarshal(body, &e)
+		ok := resp.StatusCode == c.status && e.ErrorCode == c.code
+		if c.code == "ValidationException" {
+			ok = ok && strings.Contains(e.Message, c.message)
+		} else {
+			ok = ok && e.Message == c.message
+		}
+		if !ok {
+			t.Errorf("GET %s: %d %s, want %d %s %q", c.path, resp.StatusCode, body, c.status, c.code, c.message)
+		}
+	}
+}
