@@ -424,6 +424,12 @@ func (a *API) loadFunction(ctx context.Context, name, arn string) (store.Functio
 	return f, rec, nil
 }
 
+// putRecord stores the record of an existing function.
+func (a *API) putRecord(ctx context.Context, name string, rec functionRecord) error {
+	doc, _ := json.Marshal(rec)
+	return a.cfg.Store.PutFunctionConfig(ctx, name, doc)
+}
+
 // loadLatest reads the record of a function named without a qualifier.
 func (a *API) loadLatest(ctx context.Context, name string) (store.Function, functionRecord, error) {
 	return a.loadFunction(ctx, name, a.functionARN(name, ""))
@@ -598,8 +604,7 @@ func (a *API) commitUpdate(ctx context.Context, rec functionRecord, c functionCo
 	c.LastUpdateStatus = updateInProgress
 	c.LastUpdateStatusReason, c.LastUpdateStatusReasonCode = "", ""
 	rec.Config = c
-	doc, _ := json.Marshal(rec)
-	if err := a.cfg.Store.PutFunctionConfig(ctx, c.FunctionName, doc); err != nil {
+	if err := a.putRecord(ctx, c.FunctionName, rec); err != nil {
 		return 0, nil, err
 	}
 	a.drain(c.FunctionName, latest)
@@ -661,8 +666,7 @@ func (a *API) updateFunctionCode(r *http.Request) (int, any, error) {
 		// code is in place already, so the version is published at once.
 		rec.Config = out.(functionConfig)
 		rec.Config.LastUpdateStatus = updateSuccessful
-		doc, _ := json.Marshal(rec)
-		if err := a.cfg.Store.PutFunctionConfig(ctx, t.name, doc); err != nil {
+		if err := a.putRecord(ctx, t.name, rec); err != nil {
 			return 0, nil, err
 		}
 		v, err := a.publishLocked(ctx, t.name, "")

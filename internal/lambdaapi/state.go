@@ -32,12 +32,16 @@ func (a *API) settle(name string) {
 	if c.State != statePending && c.LastUpdateStatus != updateInProgress {
 		return
 	}
-	c.State, c.StateReason, c.StateReasonCode = stateActive, "", ""
-	c.LastUpdateStatus, c.LastUpdateStatusReason, c.LastUpdateStatusReasonCode = updateSuccessful, "", ""
-	doc, _ := json.Marshal(rec)
-	if err := a.cfg.Store.PutFunctionConfig(a.ctx, name, doc); err != nil && a.ctx.Err() == nil {
+	c.markSettled()
+	if err := a.putRecord(a.ctx, name, rec); err != nil && a.ctx.Err() == nil {
 		a.cfg.Log.Error("settle function state", "function", name, "err", err)
 	}
+}
+
+// markSettled marks a configuration Active with its last update done.
+func (c *functionConfig) markSettled() {
+	c.State, c.StateReason, c.StateReasonCode = stateActive, "", ""
+	c.LastUpdateStatus, c.LastUpdateStatusReason, c.LastUpdateStatusReasonCode = updateSuccessful, "", ""
 }
 
 // settleAll resumes what a previous process left unfinished: functions

@@ -95,8 +95,7 @@ func (a *API) publishLocked(ctx context.Context, name, description string) (func
 		out.FunctionArn = a.functionARN(name, out.Version)
 		out.RevisionID = uuid.NewString()
 		out.Description = description
-		out.State, out.StateReason, out.StateReasonCode = stateActive, "", ""
-		out.LastUpdateStatus, out.LastUpdateStatusReason, out.LastUpdateStatusReasonCode = updateSuccessful, "", ""
+		out.markSettled()
 		return json.Marshal(out)
 	})
 	return out, err
@@ -219,8 +218,7 @@ func (a *API) createAlias(r *http.Request) (int, any, error) {
 	if in.Description != nil {
 		ac.Description = *in.Description
 	}
-	doc, _ := json.Marshal(ac)
-	err = a.cfg.Store.PutAlias(ctx, store.Alias{Name: t.name, Alias: ac.Name, Version: ac.FunctionVersion, Config: doc}, true)
+	err = a.putAlias(ctx, t.name, ac, true)
 	if errors.As(err, new(*store.ExistsError)) {
 		return 0, nil, conflict("Alias already exists: %s", ac.AliasArn)
 	}
@@ -228,6 +226,13 @@ func (a *API) createAlias(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	return http.StatusCreated, ac, nil
+}
+
+// putAlias stores an alias of a function: a new one when create is set,
+// else an existing one.
+func (a *API) putAlias(ctx context.Context, name string, ac aliasConfig, create bool) error {
+	doc, _ := json.Marshal(ac)
+	return a.cfg.Store.PutAlias(ctx, store.Alias{Name: name, Alias: ac.Name, Version: ac.FunctionVersion, Config: doc}, create)
 }
 
 func (a *API) loadAlias(ctx context.Context, name, alias string) (aliasConfig, error) {
@@ -297,8 +302,7 @@ func (a *API) updateAlias(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	ac.RevisionID = uuid.NewString()
-	doc, _ := json.Marshal(ac)
-	if err := a.cfg.Store.PutAlias(ctx, store.Alias{Name: t.name, Alias: ac.Name, Version: ac.FunctionVersion, Config: doc}, false); err != nil {
+	if err := a.putAlias(ctx, t.name, ac, false); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return 0, nil, a.aliasNotFound(t.name, ac.Name)
 		}
