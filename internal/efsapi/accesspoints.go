@@ -1,6 +1,7 @@
 package efsapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -165,22 +166,17 @@ func (a *API) describeAccessPoints(r *http.Request) (int, any, error) {
 	case apID != "" && fsID != "":
 		return 0, nil, awsapi.Errorf(http.StatusBadRequest, "BadRequest", "give AccessPointId or FileSystemId, not both")
 	case apID != "":
-		if err := awsapi.CheckPattern(apID, "accessPointId", accessPointIDPattern); err != nil {
-			return 0, nil, err
-		}
-		ap, err := a.cfg.Store.AccessPoint(r.Context(), a.localID(apID))
+		ap, err := a.lookupAccessPoint(r.Context(), apID)
 		if err != nil {
-			return 0, nil, notFound(err, "AccessPointNotFound", "access point "+apID)
+			return 0, nil, err
 		}
 		list = []store.AccessPoint{ap}
 	case fsID != "":
-		if err := awsapi.CheckPattern(fsID, "fileSystemId", fileSystemIDPattern); err != nil {
+		f, err := a.lookupFileSystem(r.Context(), fsID)
+		if err != nil {
 			return 0, nil, err
 		}
-		if _, err := a.cfg.Store.FileSystem(r.Context(), a.localID(fsID)); err != nil {
-			return 0, nil, notFound(err, "FileSystemNotFound", "file system "+fsID)
-		}
-		if list, err = a.cfg.Store.AccessPoints(r.Context(), a.localID(fsID), after, size+1); err != nil {
+		if list, err = a.cfg.Store.AccessPoints(r.Context(), f.ID, after, size+1); err != nil {
 			return 0, nil, err
 		}
 	default:
@@ -208,6 +204,19 @@ func (a *API) describeAccessPoints(r *http.Request) (int, any, error) {
 		out.AccessPoints = append(out.AccessPoints, a.describeAccessPoint(ap, tags[ap.ID]))
 	}
 	return http.StatusOK, out, nil
+}
+
+// lookupAccessPoint checks an AccessPointId (id or ARN) a call filters on
+// and returns that access point.
+func (a *API) lookupAccessPoint(ctx context.Context, id string) (store.AccessPoint, error) {
+	if err := awsapi.CheckPattern(id, "accessPointId", accessPointIDPattern); err != nil {
+		return store.AccessPoint{}, err
+	}
+	ap, err := a.cfg.Store.AccessPoint(ctx, a.localID(id))
+	if err != nil {
+		return store.AccessPoint{}, notFound(err, "AccessPointNotFound", "access point "+id)
+	}
+	return ap, nil
 }
 
 func (a *API) deleteAccessPoint(r *http.Request) (int, any, error) {

@@ -1,6 +1,7 @@
 package efsapi
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -200,12 +201,9 @@ func (a *API) describeFileSystems(r *http.Request) (int, any, error) {
 	case id != "" && token != "":
 		return 0, nil, awsapi.Errorf(http.StatusBadRequest, "BadRequest", "give FileSystemId or CreationToken, not both")
 	case id != "":
-		if err := awsapi.CheckPattern(id, "fileSystemId", fileSystemIDPattern); err != nil {
-			return 0, nil, err
-		}
-		f, err := a.cfg.Store.FileSystem(r.Context(), a.localID(id))
+		f, err := a.lookupFileSystem(r.Context(), id)
 		if err != nil {
-			return 0, nil, notFound(err, "FileSystemNotFound", "file system "+id)
+			return 0, nil, err
 		}
 		list = []store.FileSystem{f}
 	case token != "":
@@ -246,6 +244,19 @@ func (a *API) describeFileSystems(r *http.Request) (int, any, error) {
 		out.FileSystems = append(out.FileSystems, a.describe(f, tags[f.ID]))
 	}
 	return http.StatusOK, out, nil
+}
+
+// lookupFileSystem checks a FileSystemId (id or ARN) a call filters on and
+// returns that file system.
+func (a *API) lookupFileSystem(ctx context.Context, id string) (store.FileSystem, error) {
+	if err := awsapi.CheckPattern(id, "fileSystemId", fileSystemIDPattern); err != nil {
+		return store.FileSystem{}, err
+	}
+	f, err := a.cfg.Store.FileSystem(ctx, a.localID(id))
+	if err != nil {
+		return store.FileSystem{}, notFound(err, "FileSystemNotFound", "file system "+id)
+	}
+	return f, nil
 }
 
 func (a *API) fileSystemID(r *http.Request) (string, error) {

@@ -142,23 +142,18 @@ func (a *API) describeMountTargets(r *http.Request) (int, any, error) {
 		}
 		list = []store.MountTarget{m}
 	case apID != "":
-		if err := awsapi.CheckPattern(apID, "accessPointId", accessPointIDPattern); err != nil {
-			return 0, nil, err
-		}
-		ap, err := a.cfg.Store.AccessPoint(r.Context(), a.localID(apID))
+		ap, err := a.lookupAccessPoint(r.Context(), apID)
 		if err != nil {
-			return 0, nil, notFound(err, "AccessPointNotFound", "access point "+apID)
+			return 0, nil, err
 		}
 		fsID = ap.FileSystemID
 		fallthrough
 	default:
-		if err := awsapi.CheckPattern(fsID, "fileSystemId", fileSystemIDPattern); err != nil {
+		f, err := a.lookupFileSystem(r.Context(), fsID)
+		if err != nil {
 			return 0, nil, err
 		}
-		if _, err := a.cfg.Store.FileSystem(r.Context(), a.localID(fsID)); err != nil {
-			return 0, nil, notFound(err, "FileSystemNotFound", "file system "+fsID)
-		}
-		if list, err = a.cfg.Store.MountTargets(r.Context(), a.localID(fsID), after, size+1); err != nil {
+		if list, err = a.cfg.Store.MountTargets(r.Context(), f.ID, after, size+1); err != nil {
 			return 0, nil, err
 		}
 	}
