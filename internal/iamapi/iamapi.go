@@ -344,6 +344,15 @@ func deleteConflict(format string, args ...any) error {
 	return awsapi.Errorf(http.StatusConflict, CodeDeleteConflict, format, args...)
 }
 
+// notFoundAs returns notFound in place of a store.ErrNotFound, and err
+// otherwise (nil stays nil).
+func notFoundAs(err, notFound error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound
+	}
+	return err
+}
+
 // validation is IAM's ValidationError with the Coral wording.
 func validation(value any, member, constraint string) error {
 	e := awsapi.Validation(value, member, constraint)
@@ -372,6 +381,7 @@ var (
 	roleName          = constraint{namePattern, 1, 64}
 	policyName        = constraint{namePattern, 1, 128}
 	pathConstraint    = constraint{pathPattern, 1, 512}
+	prefixConstraint  = constraint{pathPrefixPattern, 1, 512}
 	docConstraint     = constraint{docPattern, 1, 131072}
 	arnConstraint     = constraint{arnPattern, 20, 2048}
 	keyIDConstraint   = constraint{keyIDPattern, 16, 128}
@@ -457,6 +467,34 @@ func page[T any](p params, items []T) ([]T, bool, string, error) {
 		return items[start:end], true, strconv.Itoa(end), nil
 	}
 	return items[start:end], false, "", nil
+}
+
+// pageOf applies Marker and MaxItems to a list as page does and renders the
+// items of the page.
+func pageOf[T, X any](p params, items []T, render func(T) X) (list[X], bool, string, error) {
+	items, more, marker, err := page(p, items)
+	if err != nil {
+		return list[X]{}, false, "", err
+	}
+	var out list[X]
+	for _, it := range items {
+		out.Members = append(out.Members, render(it))
+	}
+	return out, more, marker, nil
+}
+
+// listByPath is the body of ListUsers and ListRoles: it reads PathPrefix,
+// fetches the entities under it and renders one page of them.
+func listByPath[T, X any](ctx context.Context, p params, fetch func(context.Context, string) ([]T, error), render func(T) X) (list[X], bool, string, error) {
+	prefix, err := p.optional("PathPrefix", "/", prefixConstraint)
+	if err != nil {
+		return list[X]{}, false, "", err
+	}
+	items, err := fetch(ctx, prefix)
+	if err != nil {
+		return list[X]{}, false, "", err
+	}
+	return pageOf(p, items, render)
 }
 
 // parsePolicy checks a policy document of the given kind and turns its

@@ -42,13 +42,18 @@ func (a *API) owner(ctx context.Context, p params, kind store.OwnerKind) (string
 	return name, err
 }
 
+// inline returns the owner and the PolicyName of an inline policy call.
+func (a *API) inline(ctx context.Context, p params, kind store.OwnerKind) (name, pname string, err error) {
+	if name, err = a.owner(ctx, p, kind); err != nil {
+		return "", "", err
+	}
+	pname, err = p.required("PolicyName", policyName)
+	return name, pname, err
+}
+
 func (a *API) putInline(kind store.OwnerKind) func(context.Context, params) (any, error) {
 	return func(ctx context.Context, p params) (any, error) {
-		name, err := a.owner(ctx, p, kind)
-		if err != nil {
-			return nil, err
-		}
-		pname, err := p.required("PolicyName", policyName)
+		name, pname, err := a.inline(ctx, p, kind)
 		if err != nil {
 			return nil, err
 		}
@@ -64,13 +69,10 @@ func (a *API) putInline(kind store.OwnerKind) func(context.Context, params) (any
 			max = MaxRoleInlinePolicyBytes
 		}
 		err = a.cfg.Store.PutInlinePolicy(ctx, kind, name, pname, doc, max)
-		switch {
-		case errors.Is(err, store.ErrLimitExceeded):
+		if errors.Is(err, store.ErrLimitExceeded) {
 			return nil, limitExceeded("Maximum policy size of %d bytes exceeded for %s %s", max, kind, name)
-		case errors.Is(err, store.ErrNotFound):
-			return nil, noSuchEntity("The %s with name %s cannot be found.", kind, name)
 		}
-		return nil, err
+		return nil, notFoundAs(err, noSuchOwner(kind, name))
 	}
 }
 
@@ -80,20 +82,13 @@ func (a *API) inlineNotFound(kind store.OwnerKind, name string) error {
 
 func (a *API) getInline(kind store.OwnerKind) func(context.Context, params) (any, error) {
 	return func(ctx context.Context, p params) (any, error) {
-		name, err := a.owner(ctx, p, kind)
-		if err != nil {
-			return nil, err
-		}
-		pname, err := p.required("PolicyName", policyName)
+		name, pname, err := a.inline(ctx, p, kind)
 		if err != nil {
 			return nil, err
 		}
 		doc, err := a.cfg.Store.InlinePolicy(ctx, kind, name, pname)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, a.inlineNotFound(kind, pname)
-		}
 		if err != nil {
-			return nil, err
+			return nil, notFoundAs(err, a.inlineNotFound(kind, pname))
 		}
 		if kind == store.RoleOwner {
 			return struct{ RoleName, PolicyName, PolicyDocument string }{name, pname, encodeDoc(doc)}, nil
@@ -104,20 +99,11 @@ func (a *API) getInline(kind store.OwnerKind) func(context.Context, params) (any
 
 func (a *API) deleteInline(kind store.OwnerKind) func(context.Context, params) (any, error) {
 	return func(ctx context.Context, p params) (any, error) {
-		name, err := a.owner(ctx, p, kind)
+		name, pname, err := a.inline(ctx, p, kind)
 		if err != nil {
 			return nil, err
 		}
-		pname, err := p.required("PolicyName", policyName)
-		if err != nil {
-			return nil, err
-		}
-		if err := a.cfg.Store.DeleteInlinePolicy(ctx, kind, name, pname); errors.Is(err, store.ErrNotFound) {
-			return nil, a.inlineNotFound(kind, pname)
-		} else if err != nil {
-			return nil, err
-		}
-		return nil, nil
+		return nil, notFoundAs(a.cfg.Store.DeleteInlinePolicy(ctx, kind, name, pname), a.inlineNotFound(kind, pname))
 	}
 }
 
@@ -137,15 +123,11 @@ func (a *API) listInline(kind store.OwnerKind) func(context.Context, params) (an
 		if err != nil {
 			return nil, err
 		}
-		pols, more, marker, err := page(p, pols)
+		names, more, marker, err := pageOf(p, pols, func(pol store.InlinePolicy) string { return pol.Name })
 		if err != nil {
 			return nil, err
 		}
-		out := listInlineResult{IsTruncated: more, Marker: marker}
-		for _, pol := range pols {
-			out.PolicyNames.Members = append(out.PolicyNames.Members, pol.Name)
-		}
-		return out, nil
+		return listInlineResult{PolicyNames: names, IsTruncated: more, Marker: marker}, nil
 	}
 }
 
@@ -158,16 +140,18 @@ func (a *API) policyARN(ctx context.Context, p params) (string, error) {
 	}
 	if iam.IsAWSManagedARN(arn) {
 		if _, ok := iam.Managed(arn); !ok {
-			return "", noSuchEntity("Policy %s does not exist or is not attachable.", arn)
+			return "", notAttachable(arn)
 		}
 		return arn, nil
 	}
-	if _, err := a.cfg.Store.Policy(ctx, arn); errors.Is(err, store.ErrNotFound) {
-		return "", noSuchEntity("Policy %s does not exist or is not attachable.", arn)
-	} else if err != nil {
-		return "", err
+	if _, err := a.cfg.Store.Policy(ctx, arn); err != nil {
+		return "", notFoundAs(err, notAttachable(arn))
 	}
 	return arn, nil
+}
+
+func notAttachable(arn string) error {
+	return noSuchEntity("Policy %s does not exist or is not attachable.", arn)
 }
 
 func (a *API) attach(kind store.OwnerKind) func(context.Context, params) (any, error) {
@@ -185,13 +169,10 @@ func (a *API) attach(kind store.OwnerKind) func(context.Context, params) (any, e
 			max, quota = MaxPoliciesPerRole, "PoliciesPerRole"
 		}
 		err = a.cfg.Store.AttachPolicy(ctx, kind, name, arn, max)
-		switch {
-		case errors.Is(err, store.ErrLimitExceeded):
+		if errors.Is(err, store.ErrLimitExceeded) {
 			return nil, limitExceeded("Cannot exceed quota for %s: %d", quota, max)
-		case errors.Is(err, store.ErrNotFound):
-			return nil, noSuchEntity("Policy %s does not exist or is not attachable.", arn)
 		}
-		return nil, err
+		return nil, notFoundAs(err, notAttachable(arn))
 	}
 }
 
@@ -205,12 +186,7 @@ func (a *API) detach(kind store.OwnerKind) func(context.Context, params) (any, e
 		if err != nil {
 			return nil, err
 		}
-		if err := a.cfg.Store.DetachPolicy(ctx, kind, name, arn); errors.Is(err, store.ErrNotFound) {
-			return nil, noSuchEntity("Policy %s was not found.", arn)
-		} else if err != nil {
-			return nil, err
-		}
-		return nil, nil
+		return nil, notFoundAs(a.cfg.Store.DetachPolicy(ctx, kind, name, arn), noSuchPolicy(arn))
 	}
 }
 
@@ -230,7 +206,7 @@ func (a *API) listAttached(kind store.OwnerKind) func(context.Context, params) (
 		if err != nil {
 			return nil, err
 		}
-		prefix, err := p.optional("PathPrefix", "/", constraint{pathPrefixPattern, 1, 512})
+		prefix, err := p.optional("PathPrefix", "/", prefixConstraint)
 		if err != nil {
 			return nil, err
 		}
@@ -286,6 +262,8 @@ func awsPolicyXML(m iam.ManagedPolicy, attachments int) xmlPolicy {
 		AttachmentCount: attachments, IsAttachable: true, Description: m.Description,
 		CreateDate: isoTime(m.Created), UpdateDate: isoTime(m.Updated)}
 }
+
+func noSuchPolicy(arn string) error { return noSuchEntity("Policy %s was not found.", arn) }
 
 type policyResult struct {
 	Policy xmlPolicy
@@ -352,11 +330,8 @@ func (a *API) getPolicy(ctx context.Context, p params) (any, error) {
 		return policyResult{awsPolicyXML(m, counts[arn])}, nil
 	}
 	m, err := a.cfg.Store.Policy(ctx, arn)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, noSuchEntity("Policy %s was not found.", arn)
-	}
 	if err != nil {
-		return nil, err
+		return nil, notFoundAs(err, noSuchPolicy(arn))
 	}
 	return policyResult{customerPolicyXML(m)}, nil
 }
@@ -370,13 +345,10 @@ func (a *API) deletePolicy(ctx context.Context, p params) (any, error) {
 		return nil, awsapi.Errorf(http.StatusBadRequest, CodeInvalidInput, "AWS managed policy %s cannot be deleted.", arn)
 	}
 	err = a.cfg.Store.DeletePolicy(ctx, arn)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return nil, noSuchEntity("Policy %s was not found.", arn)
-	case errors.Is(err, store.ErrInUse):
+	if errors.Is(err, store.ErrInUse) {
 		return nil, deleteConflict("Cannot delete a policy attached to entities.")
 	}
-	return nil, err
+	return nil, notFoundAs(err, noSuchPolicy(arn))
 }
 
 type listPoliciesResult struct {
@@ -398,7 +370,7 @@ func (a *API) listPolicies(ctx context.Context, p params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	prefix, err := p.optional("PathPrefix", "/", constraint{pathPrefixPattern, 1, 512})
+	prefix, err := p.optional("PathPrefix", "/", prefixConstraint)
 	if err != nil {
 		return nil, err
 	}
@@ -466,23 +438,24 @@ func (a *API) getPolicyVersion(ctx context.Context, p params) (any, error) {
 	if iam.IsAWSManagedARN(arn) {
 		m, ok := iam.Managed(arn)
 		if !ok {
-			return nil, noSuchEntity("Policy %s was not found.", arn)
+			return nil, noSuchPolicy(arn)
 		}
 		if vid != m.VersionID {
-			return nil, noSuchEntity("Policy %s version %s does not exist or is not attachable.", arn, vid)
+			return nil, noSuchVersion(arn, vid)
 		}
 		return policyVersionResult{xmlPolicyVersion{Document: encodeDoc(m.Document), VersionID: vid, IsDefaultVersion: true,
 			CreateDate: isoTime(m.Updated)}}, nil
 	}
 	v, err := a.cfg.Store.PolicyVersion(ctx, arn, vid)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, noSuchEntity("Policy %s version %s does not exist or is not attachable.", arn, vid)
-	}
 	if err != nil {
-		return nil, err
+		return nil, notFoundAs(err, noSuchVersion(arn, vid))
 	}
 	return policyVersionResult{xmlPolicyVersion{Document: encodeDoc(v.Document), VersionID: v.VersionID,
 		IsDefaultVersion: v.IsDefault, CreateDate: isoTime(v.Created)}}, nil
+}
+
+func noSuchVersion(arn, vid string) error {
+	return noSuchEntity("Policy %s version %s does not exist or is not attachable.", arn, vid)
 }
 
 func (a *API) createPolicyVersion(ctx context.Context, p params) (any, error) {
@@ -510,7 +483,7 @@ func (a *API) createPolicyVersion(ctx context.Context, p params) (any, error) {
 	v, err := a.cfg.Store.CreatePolicyVersion(ctx, arn, doc, setDefault, MaxPolicyVersions, a.cfg.Now())
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return nil, noSuchEntity("Policy %s was not found.", arn)
+		return nil, noSuchPolicy(arn)
 	case errors.Is(err, store.ErrLimitExceeded):
 		return nil, limitExceeded("A managed policy can have up to %d versions. Before you create a new version, you must delete an existing version.", MaxPolicyVersions)
 	case err != nil:

@@ -67,10 +67,7 @@ func (a *API) createRole(ctx context.Context, p params) (any, error) {
 // role returns the named role as a NoSuchEntity-translated error.
 func (a *API) role(ctx context.Context, name string) (store.Role, error) {
 	r, err := a.cfg.Store.Role(ctx, name)
-	if errors.Is(err, store.ErrNotFound) {
-		return r, noSuchEntity("The role with name %s cannot be found.", name)
-	}
-	return r, err
+	return r, notFoundAs(err, noSuchOwner(store.RoleOwner, name))
 }
 
 func (a *API) getRole(ctx context.Context, p params) (any, error) {
@@ -90,17 +87,7 @@ func (a *API) deleteRole(ctx context.Context, p params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = a.cfg.Store.DeleteRole(ctx, name)
-	var de *store.DependentsError
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return nil, noSuchEntity("The role with name %s cannot be found.", name)
-	case errors.As(err, &de) && de.Dependents == "attached policies":
-		return nil, deleteConflict("Cannot delete entity, must detach all policies first.")
-	case errors.As(err, &de):
-		return nil, deleteConflict("Cannot delete entity, must delete %s first.", de.Dependents)
-	}
-	return nil, err
+	return nil, deleteOwnerError(a.cfg.Store.DeleteRole(ctx, name), store.RoleOwner, name)
 }
 
 type listRolesResult struct {
@@ -110,23 +97,11 @@ type listRolesResult struct {
 }
 
 func (a *API) listRoles(ctx context.Context, p params) (any, error) {
-	prefix, err := p.optional("PathPrefix", "/", constraint{pathPrefixPattern, 1, 512})
+	roles, more, marker, err := listByPath(ctx, p, a.cfg.Store.Roles, roleXML)
 	if err != nil {
 		return nil, err
 	}
-	roles, err := a.cfg.Store.Roles(ctx, prefix)
-	if err != nil {
-		return nil, err
-	}
-	roles, more, marker, err := page(p, roles)
-	if err != nil {
-		return nil, err
-	}
-	out := listRolesResult{IsTruncated: more, Marker: marker}
-	for _, r := range roles {
-		out.Roles.Members = append(out.Roles.Members, roleXML(r))
-	}
-	return out, nil
+	return listRolesResult{Roles: roles, IsTruncated: more, Marker: marker}, nil
 }
 
 func (a *API) updateAssumeRolePolicy(ctx context.Context, p params) (any, error) {
@@ -141,10 +116,5 @@ func (a *API) updateAssumeRolePolicy(ctx context.Context, p params) (any, error)
 	if _, err := parsePolicy(doc, iam.Trust); err != nil {
 		return nil, err
 	}
-	if err := a.cfg.Store.UpdateAssumeRolePolicy(ctx, name, doc); errors.Is(err, store.ErrNotFound) {
-		return nil, noSuchEntity("The role with name %s cannot be found.", name)
-	} else if err != nil {
-		return nil, err
-	}
-	return nil, nil
+	return nil, notFoundAs(a.cfg.Store.UpdateAssumeRolePolicy(ctx, name, doc), noSuchOwner(store.RoleOwner, name))
 }

@@ -50,10 +50,26 @@ func (a *API) createUser(ctx context.Context, p params) (any, error) {
 // user returns the named user as a NoSuchEntity-translated error.
 func (a *API) user(ctx context.Context, name string) (store.IAMUser, error) {
 	u, err := a.cfg.Store.User(ctx, name)
-	if errors.Is(err, store.ErrNotFound) {
-		return u, noSuchEntity("The user with name %s cannot be found.", name)
+	return u, notFoundAs(err, noSuchOwner(store.UserOwner, name))
+}
+
+// noSuchOwner is the NoSuchEntity error for a missing user or role.
+func noSuchOwner(kind store.OwnerKind, name string) error {
+	return noSuchEntity("The %s with name %s cannot be found.", kind, name)
+}
+
+// deleteOwnerError translates the store's answer to deleting a user or role.
+func deleteOwnerError(err error, kind store.OwnerKind, name string) error {
+	var de *store.DependentsError
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return noSuchOwner(kind, name)
+	case errors.As(err, &de) && de.Dependents == "attached policies":
+		return deleteConflict("Cannot delete entity, must detach all policies first.")
+	case errors.As(err, &de):
+		return deleteConflict("Cannot delete entity, must delete %s first.", de.Dependents)
 	}
-	return u, err
+	return err
 }
 
 // subject resolves the optional UserName of calls that default to the
@@ -111,17 +127,7 @@ func (a *API) deleteUser(ctx context.Context, p params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = a.cfg.Store.DeleteUser(ctx, name)
-	var de *store.DependentsError
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return nil, noSuchEntity("The user with name %s cannot be found.", name)
-	case errors.As(err, &de) && de.Dependents == "attached policies":
-		return nil, deleteConflict("Cannot delete entity, must detach all policies first.")
-	case errors.As(err, &de):
-		return nil, deleteConflict("Cannot delete entity, must delete %s first.", de.Dependents)
-	}
-	return nil, err
+	return nil, deleteOwnerError(a.cfg.Store.DeleteUser(ctx, name), store.UserOwner, name)
 }
 
 type listUsersResult struct {
@@ -131,23 +137,11 @@ type listUsersResult struct {
 }
 
 func (a *API) listUsers(ctx context.Context, p params) (any, error) {
-	prefix, err := p.optional("PathPrefix", "/", constraint{pathPrefixPattern, 1, 512})
+	users, more, marker, err := listByPath(ctx, p, a.cfg.Store.Users, userXML)
 	if err != nil {
 		return nil, err
 	}
-	users, err := a.cfg.Store.Users(ctx, prefix)
-	if err != nil {
-		return nil, err
-	}
-	users, more, marker, err := page(p, users)
-	if err != nil {
-		return nil, err
-	}
-	out := listUsersResult{IsTruncated: more, Marker: marker}
-	for _, u := range users {
-		out.Users.Members = append(out.Users.Members, userXML(u))
-	}
-	return out, nil
+	return listUsersResult{Users: users, IsTruncated: more, Marker: marker}, nil
 }
 
 type xmlAccessKey struct {
@@ -190,16 +184,17 @@ func (a *API) listAccessKeys(ctx context.Context, p params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys, more, marker, err := page(p, keys)
+	meta, more, marker, err := pageOf(p, keys, func(k store.AccessKey) xmlAccessKey {
+		return xmlAccessKey{UserName: name, AccessKeyID: k.ID, Status: k.Status, CreateDate: isoTime(k.Created)}
+	})
 	if err != nil {
 		return nil, err
 	}
-	out := listAccessKeysResult{IsTruncated: more, Marker: marker}
-	for _, k := range keys {
-		out.AccessKeyMetadata.Members = append(out.AccessKeyMetadata.Members,
-			xmlAccessKey{UserName: name, AccessKeyID: k.ID, Status: k.Status, CreateDate: isoTime(k.Created)})
-	}
-	return out, nil
+	return listAccessKeysResult{AccessKeyMetadata: meta, IsTruncated: more, Marker: marker}, nil
+}
+
+func noSuchKey(id string) error {
+	return noSuchEntity("The Access Key with id %s cannot be found.", id)
 }
 
 // ownKey returns the access key id parameter after checking that the key
@@ -216,7 +211,7 @@ func (a *API) ownKey(ctx context.Context, p params) (string, error) {
 	}
 	k, err := a.cfg.Store.AccessKey(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && k.Principal != principal) {
-		return "", noSuchEntity("The Access Key with id %s cannot be found.", id)
+		return "", noSuchKey(id)
 	}
 	if err != nil {
 		return "", err
@@ -233,12 +228,7 @@ func (a *API) deleteAccessKey(ctx context.Context, p params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := a.cfg.Store.DeleteAccessKey(ctx, id); errors.Is(err, store.ErrNotFound) {
-		return nil, noSuchEntity("The Access Key with id %s cannot be found.", id)
-	} else if err != nil {
-		return nil, err
-	}
-	return nil, nil
+	return nil, notFoundAs(a.cfg.Store.DeleteAccessKey(ctx, id), noSuchKey(id))
 }
 
 func (a *API) updateAccessKey(ctx context.Context, p params) (any, error) {
@@ -253,10 +243,5 @@ func (a *API) updateAccessKey(ctx context.Context, p params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := a.cfg.Store.SetAccessKeyStatus(ctx, id, status); errors.Is(err, store.ErrNotFound) {
-		return nil, noSuchEntity("The Access Key with id %s cannot be found.", id)
-	} else if err != nil {
-		return nil, err
-	}
-	return nil, nil
+	return nil, notFoundAs(a.cfg.Store.SetAccessKeyStatus(ctx, id, status), noSuchKey(id))
 }
