@@ -37,11 +37,7 @@ func apCreate(ctx context.Context, e *env, args []string) error {
 	mode := fs.String("mode", "", "permissions of the root directory when it is created (octal, e.g. 750)")
 	name := fs.String("name", "", "Name tag")
 	token := fs.String("token", "", "client token for idempotency (default: random)")
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return err
-	}
-	ref, err := oneArg(pos, "file system")
+	ref, err := parseOne(fs, args, "file system")
 	if err != nil {
 		return err
 	}

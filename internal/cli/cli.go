@@ -139,6 +139,19 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// parseOne parses args, which must hold exactly one positional argument
+// (what it names, for the usage error), and returns that argument.
+func parseOne(fs *flag.FlagSet, args []string, what string) (string, error) {
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return "", err
+	}
+	if len(pos) != 1 {
+		return "", usagef("expected one %s, got %d arguments", what, len(pos))
+	}
+	return pos[0], nil
+}
+
 func flagUsage(fs *flag.FlagSet) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "usage of %s:\n", fs.Name())

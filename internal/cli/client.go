@@ -113,11 +113,7 @@ func newFlags(name string) (*flag.FlagSet, *clientFlags) {
 // oneFileSystem parses args, which must name exactly one file system (by id
 // or Name), and returns an EFS client and that file system.
 func (c *clientFlags) oneFileSystem(ctx context.Context, fs *flag.FlagSet, args []string) (*efs.Client, types.FileSystemDescription, error) {
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return nil, types.FileSystemDescription{}, err
-	}
-	ref, err := oneArg(pos, "file system")
+	ref, err := parseOne(fs, args, "file system")
 	if err != nil {
 		return nil, types.FileSystemDescription{}, err
 	}

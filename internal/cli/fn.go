@@ -117,11 +117,7 @@ func optString(s string) *string {
 func fnCreate(ctx context.Context, e *env, args []string) error {
 	fs, cf := newFlags("tarn fn create")
 	f := registerFnFlags(fs)
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return err
-	}
-	name, err := oneArg(pos, "function name")
+	name, err := parseOne(fs, args, "function name")
 	if err != nil {
 		return err
 	}
@@ -170,11 +166,7 @@ func fnCreate(ctx context.Context, e *env, args []string) error {
 func fnUpdate(ctx context.Context, e *env, args []string) error {
 	fs, cf := newFlags("tarn fn update")
 	f := registerFnFlags(fs)
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return err
-	}
-	name, err := oneArg(pos, "function name")
+	name, err := parseOne(fs, args, "function name")
 	if err != nil {
 		return err
 	}
@@ -330,11 +322,7 @@ func fnInvoke(ctx context.Context, e *env, args []string) error {
 	showLog := fs.Bool("log", false, "print the last 4 KB of the invocation's log to standard error")
 	async := fs.Bool("async", false, "queue the invocation (Event) instead of waiting for the result")
 	qualifier := fs.String("qualifier", "", "version or alias")
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return err
-	}
-	name, err := oneArg(pos, "function name")
+	name, err := parseOne(fs, args, "function name")
 	if err != nil {
 		return err
 	}
@@ -425,11 +413,7 @@ func fnList(ctx context.Context, e *env, args []string) error {
 
 func fnShow(ctx context.Context, e *env, args []string) error {
 	fs, cf := newFlags("tarn fn show")
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return err
-	}
-	name, err := oneArg(pos, "function name")
+	name, err := parseOne(fs, args, "function name")
 	if err != nil {
 		return err
 	}
@@ -466,11 +450,7 @@ func fnRemove(ctx context.Context, e *env, args []string) error {
 func fnPublish(ctx context.Context, e *env, args []string) error {
 	fs, cf := newFlags("tarn fn publish")
 	desc := fs.String("description", "", "description of the version")
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return err
-	}
-	name, err := oneArg(pos, "function name")
+	name, err := parseOne(fs, args, "function name")
 	if err != nil {
 		return err
 	}

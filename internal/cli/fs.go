@@ -195,13 +195,6 @@ func resolveFS(ctx context.Context, client *efs.Client, ref string) (types.FileS
 	return types.FileSystemDescription{}, fmt.Errorf("%d file systems are named %q: use the id", len(found), ref)
 }
 
-func oneArg(pos []string, what string) (string, error) {
-	if len(pos) != 1 {
-		return "", usagef("expected one %s, got %d arguments", what, len(pos))
-	}
-	return pos[0], nil
-}
-
 func fsShow(ctx context.Context, e *env, args []string) error {
 	fs, cf := newFlags("tarn fs show")
 	_, f, err := cf.oneFileSystem(ctx, fs, args)

@@ -33,11 +33,7 @@ func logsRun(ctx context.Context, e *env, args []string) error {
 	fs.BoolVar(follow, "f", false, "short for --follow")
 	tail := fs.Int("tail", 100, "start with the last N lines")
 	streams := fs.Bool("streams", false, "prefix each line with its time and log stream")
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return err
-	}
-	name, err := oneArg(pos, "function name")
+	name, err := parseOne(fs, args, "function name")
 	if err != nil {
 		return err
 	}

@@ -132,11 +132,7 @@ func fsckCommand() *command {
 		run: func(ctx context.Context, e *env, args []string) error {
 			fs, cf := newFlags("tarn fsck")
 			repair := fs.Bool("repair", false, "repair what is found")
-			pos, err := parseInterleaved(fs, args)
-			if err != nil {
-				return err
-			}
-			ref, err := oneArg(pos, "file system")
+			ref, err := parseOne(fs, args, "file system")
 			if err != nil {
 				return err
 			}
