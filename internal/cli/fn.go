@@ -100,6 +100,26 @@ func (f *fnFlags) fileSystems() ([]types.FileSystemConfig, error) {
 	return out, nil
 }
 
+// configuration returns the configuration the flags give function name, as
+// an update; fn create copies it into its input. Flags not given are nil.
+func (f *fnFlags) configuration(name string) (*lambda.UpdateFunctionConfigurationInput, error) {
+	envVars, err := f.environment()
+	if err != nil {
+		return nil, err
+	}
+	fsc, err := f.fileSystems()
+	if err != nil {
+		return nil, err
+	}
+	in := &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String(name), Runtime: types.Runtime(*f.runtime),
+		Handler: optString(*f.handler), Role: optString(*f.role), Description: optString(*f.description),
+		MemorySize: optInt32(*f.memory), Timeout: optInt32(*f.timeout), Environment: envVars, FileSystemConfigs: fsc}
+	if *f.ephemeral != 0 {
+		in.EphemeralStorage = &types.EphemeralStorage{Size: aws.Int32(int32(*f.ephemeral))}
+	}
+	return in, nil
+}
+
 func optInt32(n int) *int32 {
 	if n == 0 {
 		return nil
@@ -128,21 +148,13 @@ func fnCreate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	envVars, err := f.environment()
+	c, err := f.configuration(name)
 	if err != nil {
 		return err
 	}
-	fsc, err := f.fileSystems()
-	if err != nil {
-		return err
-	}
-	in := &lambda.CreateFunctionInput{FunctionName: aws.String(name), Runtime: types.Runtime(*f.runtime),
-		Handler: optString(*f.handler), Role: aws.String(*f.role), Code: &types.FunctionCode{ZipFile: zipFile},
-		Description: optString(*f.description), MemorySize: optInt32(*f.memory), Timeout: optInt32(*f.timeout),
-		Environment: envVars, FileSystemConfigs: fsc}
-	if *f.ephemeral != 0 {
-		in.EphemeralStorage = &types.EphemeralStorage{Size: aws.Int32(int32(*f.ephemeral))}
-	}
+	in := &lambda.CreateFunctionInput{FunctionName: c.FunctionName, Runtime: c.Runtime, Handler: c.Handler, Role: c.Role,
+		Code: &types.FunctionCode{ZipFile: zipFile}, Description: c.Description, MemorySize: c.MemorySize, Timeout: c.Timeout,
+		Environment: c.Environment, FileSystemConfigs: c.FileSystemConfigs, EphemeralStorage: c.EphemeralStorage}
 	client, err := cf.lambda()
 	if err != nil {
 		return err
@@ -174,19 +186,9 @@ func fnUpdate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	envVars, err := f.environment()
+	in, err := f.configuration(name)
 	if err != nil {
 		return err
-	}
-	fsc, err := f.fileSystems()
-	if err != nil {
-		return err
-	}
-	in := &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String(name), Runtime: types.Runtime(*f.runtime),
-		Handler: optString(*f.handler), Role: optString(*f.role), Description: optString(*f.description),
-		MemorySize: optInt32(*f.memory), Timeout: optInt32(*f.timeout), Environment: envVars, FileSystemConfigs: fsc}
-	if *f.ephemeral != 0 {
-		in.EphemeralStorage = &types.EphemeralStorage{Size: aws.Int32(int32(*f.ephemeral))}
 	}
 	changed := false
 	var last *string

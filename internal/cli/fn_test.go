@@ -89,7 +89,7 @@ func TestFnCommandsSendTheirFlags(t *testing.T) {
 	asJSON := func(v any) string { b, _ := json.Marshal(v); return string(b) }
 
 	out, errs, rc := run("fn", "create", "fn", "--code", code, "--role", "arn:aws:iam::123456789012:role/r", "--runtime", "python3.12",
-		"--handler", "app.h", "--memory", "256", "--tmp", "1024", "--env", "A=1", "--env", "B=x=y", "--fs", ap+":/mnt/msg")
+		"--handler", "app.h", "--memory", "256", "--timeout", "9", "--description", "wall", "--tmp", "1024", "--env", "A=1", "--env", "B=x=y", "--fs", ap+":/mnt/msg")
 	if rc != 0 || strings.TrimSpace(out) != fakeFnARN {
 		t.Fatalf("tarn fn create: exit %d, stdout %q, stderr %s", rc, out, errs)
 	}
@@ -100,8 +100,8 @@ func TestFnCommandsSendTheirFlags(t *testing.T) {
 		"Handler":           `"app.h"`,
 		"Role":              `"arn:aws:iam::123456789012:role/r"`,
 		"MemorySize":        `256`,
-		"Timeout":           `null`,
-		"Description":       `null`,
+		"Timeout":           `9`,
+		"Description":       `"wall"`,
 		"Environment":       `{"Variables":{"A":"1","B":"x=y"}}`,
 		"FileSystemConfigs": `[{"Arn":"` + ap + `","LocalMountPath":"/mnt/msg"}]`,
 		"EphemeralStorage":  `{"Size":1024}`,
