@@ -3,8 +3,6 @@ package cli
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,8 +10,6 @@ import (
 	"net/url"
 	"strconv"
 	"time"
-
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
 func logsCommand() *command {
@@ -85,23 +81,7 @@ func logsRun(ctx context.Context, e *env, args []string) error {
 // signedGet sends a SigV4-signed GET for service to the server and returns
 // the response of a success; errors are decoded as AWS errors.
 func (c *clientFlags) signedGet(ctx context.Context, service, path string) (*http.Response, error) {
-	cfg, endpoint, err := c.awsConfig()
-	if err != nil {
-		return nil, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint+path, nil)
-	if err != nil {
-		return nil, err
-	}
-	creds, err := cfg.Credentials.Retrieve(ctx)
-	if err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256(nil)
-	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), service, cfg.Region, time.Now()); err != nil {
-		return nil, fmt.Errorf("sign request: %w", err)
-	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.sendSigned(ctx, service, http.MethodGet, path, nil, "")
 	if err != nil {
 		return nil, err
 	}
