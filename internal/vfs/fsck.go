@@ -109,16 +109,17 @@ func (f *FS) fsckMeta(ctx context.Context, tx meta.Tx, r *Report, repair bool) e
 		}
 	}
 	// Orphans: inodes with no entry (other than the root and files that are
-	// unlinked but open).
+	// unlinked but open, or being deleted at their last close).
 	var lost Ino
 	for ino, in := range inodes {
 		if ino == RootIno || links[ino] > 0 {
 			continue
 		}
 		if in.Nlink == 0 && !isDir(in) {
+			// Open, or being deleted by its last close right now.
 			f.mu.Lock()
 			st := f.inodes[ino]
-			open := st != nil && st.opens > 0
+			open := st != nil && st.opens > 0 || f.reaping[ino]
 			f.mu.Unlock()
 			if open {
 				continue
