@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -214,14 +215,33 @@ type functionLogs struct{ store *logs.Store }
 
 var _ lambdaapi.Logs = functionLogs{}
 
-func (l functionLogs) events(function string, since time.Time) ([]lambdaapi.LogEvent, error) {
+// clockSlack covers the coarse clock behind file modification times: a
+// stream's last event may be stamped up to a tick after its file's mtime.
+const clockSlack = time.Second
+
+// events returns the events of function after since (all if zero), in time
+// order; with last > 0 only the last ones, at least last of them. Streams
+// last written before since are not read, and for the last events streams
+// are read newest first until the older ones cannot matter, so that a
+// function with a long history costs what its recent streams hold.
+func (l functionLogs) events(function string, since time.Time, last int) ([]lambdaapi.LogEvent, error) {
 	streams, err := l.store.Streams(function)
 	if err != nil {
 		return nil, nil // no log yet
 	}
+	slices.SortFunc(streams, func(a, b logs.StreamInfo) int { return b.LastEvent.Compare(a.LastEvent) })
 	var out []lambdaapi.LogEvent
-	for _, st := range streams {
-		evs, err := l.store.Read(function, st.Name, logs.Query{Start: since})
+	for i, st := range streams {
+		if !since.IsZero() && st.LastEvent.Before(since.Add(-clockSlack)) {
+			break // this stream and the older ones hold nothing newer
+		}
+		if last > 0 && len(out) >= last {
+			sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
+			if st.LastEvent.Before(out[len(out)-last].Time.Add(-clockSlack)) {
+				break // nothing here is among the last events
+			}
+		}
+		evs, err := l.store.Read(function, streams[i].Name, logs.Query{Start: since, Limit: last})
 		if err != nil {
 			continue
 		}
@@ -251,7 +271,7 @@ func cursorTime(c string) time.Time {
 }
 
 func (l functionLogs) Tail(ctx context.Context, function string, n int) ([]lambdaapi.LogEvent, string, error) {
-	evs, err := l.events(function, time.Time{})
+	evs, err := l.events(function, time.Time{}, n)
 	if err != nil {
 		return nil, "", err
 	}
@@ -262,7 +282,7 @@ func (l functionLogs) Tail(ctx context.Context, function string, n int) ([]lambd
 }
 
 func (l functionLogs) Read(ctx context.Context, function, cursor string, limit int) ([]lambdaapi.LogEvent, string, error) {
-	evs, err := l.events(function, cursorTime(cursor))
+	evs, err := l.events(function, cursorTime(cursor), 0)
 	if err != nil {
 		return nil, cursor, err
 	}
