@@ -2,14 +2,19 @@ package fuse_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
 	"tarn.dev/tarn/internal/fuse"
 	"tarn.dev/tarn/internal/lock"
+	"tarn.dev/tarn/internal/vfs"
 )
 
 // Writes through one mount are seen by the other as soon as the write
@@ -186,4 +191,60 @@ func isErrno(err error, no syscall.Errno) bool {
 		e = u.Unwrap()
 	}
 	return false
+}
+
+// lookupCounter counts the lookups that reach the file system.
+type lookupCounter struct {
+	*vfs.FS
+	n atomic.Int64
+}
+
+func (c *lookupCounter) Lookup(ctx context.Context, caller vfs.Caller, parent vfs.Ino, name string) (vfs.Attr, error) {
+	c.n.Add(1)
+	return c.FS.Lookup(ctx, caller, parent, name)
+}
+
+// A missing name is remembered by the kernel (a negative entry), and
+// forgotten as soon as another mount creates it.
+func TestMissingNamesAreCachedUntilAnotherMountCreatesThem(t *testing.T) {
+	w := newWorld(t)
+	counter := &lookupCounter{FS: w.fs}
+	dir, err := os.MkdirTemp("", "tarn-mnt-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := fuse.Mount(counter, w.fs.Watch, dir, fuse.Options{Locks: w.locks, FSName: "tarn:test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Unmount(); os.Remove(dir) })
+	b := w.mount(fuse.Options{})
+	pa, pb := filepath.Join(a.Dir(), "missing.py"), filepath.Join(b.Dir(), "missing.py")
+	for range 3 {
+		if _, err := os.Stat(pa); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("stat of a missing name: %v", err)
+		}
+	}
+	if n := counter.n.Load(); n != 1 {
+		t.Errorf("3 stats of a missing name made %d lookups, want 1 (the rest from the kernel's negative entry)", n)
+	}
+	if err := os.WriteFile(pb, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(pa); err != nil || string(got) != "x" {
+		t.Fatalf("after another mount created it: %q, %v", got, err)
+	}
+	if err := os.Remove(pb); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(pa); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("after another mount removed it: %v", err)
+	}
+	// Created through the mount that cached the miss: no lookup needed.
+	if err := os.WriteFile(pa, []byte("y"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(pb); err != nil || string(got) != "y" {
+		t.Fatalf("created through the caching mount, read through the other: %q, %v", got, err)
+	}
 }

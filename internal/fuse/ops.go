@@ -73,7 +73,18 @@ func ino(h *gofuse.InHeader) vfs.Ino { return vfs.Ino(h.NodeId) }
 func (r *raw) Lookup(cancel <-chan struct{}, h *gofuse.InHeader, name string, out *gofuse.EntryOut) gofuse.Status {
 	a, err := r.m.fsys.Lookup(r.m.ctx, r.caller(h), ino(h), name)
 	if err != nil {
-		return r.status("lookup", err)
+		st := r.status("lookup", err)
+		if st == gofuse.ENOENT && r.m.entryTTL > 0 {
+			// A negative entry (node id 0): the kernel remembers that the
+			// name does not exist as long as it would remember one that
+			// does, so repeated probes of missing files (module searches)
+			// stay in the kernel. A creation through another mount
+			// invalidates it like any cached name.
+			*out = gofuse.EntryOut{}
+			out.SetEntryTimeout(r.m.entryTTL)
+			return gofuse.OK
+		}
+		return st
 	}
 	r.entry(a, out)
 	return gofuse.OK
