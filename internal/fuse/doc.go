@@ -33,7 +33,8 @@
 // # Caching and consistency
 //
 // Entries and attributes are cached by the kernel for a long time (an hour
-// by default) and file pages are kept across opens (FOPEN_KEEP_CACHE),
+// by default), names that do not exist too (negative entries), and file
+// pages are kept across opens (FOPEN_KEEP_CACHE),
 // because every change is pushed: each mount subscribes to the file
 // system's change feed and turns every vfs.Change into a kernel
 // notification for its own mount (NOTIFY_INVAL_ENTRY for names,
@@ -46,8 +47,8 @@
 // soon as the system call returns (read-after-write across local mounts).
 // The wait is bounded (half a second): two mounts writing the same file at
 // the same moment could otherwise each wait for page locks the other
-// holds. The mount that made a change also invalidates its own caches when
-// the notification arrives, which costs a refetch but is never wrong.
+// holds. The mount that made a change skips the notification: its kernel
+// already updated its caches from the reply.
 //
 // # Locks
 //
@@ -81,6 +82,5 @@
 //   - Lseek with SEEK_DATA/SEEK_HOLE, copy_file_range and O_TMPFILE answer
 //     ENOSYS or EOPNOTSUPP; the kernel falls back to its generic code where
 //     it has one.
-//   - Negative lookups are not cached.
 //   - Generation numbers are 0: vfs never reuses inode numbers.
 package fuse
