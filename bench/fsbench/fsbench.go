@@ -47,6 +47,7 @@ var metrics = []metric{
 	{"create", "create", "files/s", 4000, 0},
 	{"stat", "stat", "files/s", 50000, 0},
 	{"unlink", "unlink", "files/s", 4000, 0},
+	{"missing", "stat of missing names, twice each (module search)", "/s", 0, 0},
 	{"flock", "flock lock+unlock round trips", "/s", 10000, 0},
 }
 
@@ -291,6 +292,17 @@ func metadata(dir string, n int, out figures) error {
 		}
 	}
 	out["stat"] = float64(n) / time.Since(start).Seconds()
+	// An interpreter searching its path probes the same missing names
+	// again and again.
+	start = time.Now()
+	for range 2 {
+		for _, p := range names {
+			if err := unix.Stat(p+".py", &st); err != unix.ENOENT {
+				return fmt.Errorf("stat %s.py: %v, want ENOENT", p, err)
+			}
+		}
+	}
+	out["missing"] = float64(2*n) / time.Since(start).Seconds()
 	start = time.Now()
 	for _, p := range names {
 		if err := unix.Unlink(p); err != nil {
