@@ -83,3 +83,21 @@ func CheckPrefix(op, s string) error {
 	}
 	return nil
 }
+
+type streamingKey struct{}
+
+// Streaming marks the Puts made with the returned context as part of a
+// stream written once, such as a large file written from start to end: the
+// writer's own page cache already holds the data, so a store may write it
+// without keeping another copy in memory (the disk store uses direct I/O).
+// Data likely to be read back through the store soon, such as rewritten
+// (compacted) data or many small random writes, is put without it.
+func Streaming(ctx context.Context) context.Context {
+	return context.WithValue(ctx, streamingKey{}, true)
+}
+
+// IsStreaming reports whether ctx was marked by Streaming.
+func IsStreaming(ctx context.Context) bool {
+	v, _ := ctx.Value(streamingKey{}).(bool)
+	return v
+}

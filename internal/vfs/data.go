@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"tarn.dev/tarn/internal/blob"
 	"tarn.dev/tarn/internal/meta"
 )
 
@@ -454,6 +455,9 @@ func (f *FS) waitFlushLocked(st *inode) {
 	}
 }
 
+// streamMin is the smallest contiguous flush stored as a stream.
+const streamMin = 1 << 20
+
 // storeBatch writes buffered writes as one slice and records its extents,
 // the new size and mtime in one transaction. It returns the chunks it
 // touched and those grown long enough to compact. It needs no lock: batch is
@@ -487,7 +491,13 @@ func (f *FS) storeBatch(ctx context.Context, ino Ino, batch []dext, total int, m
 		}
 		end = max(end, d.end())
 	}
-	if err := f.putSlice(ctx, id, data); err != nil {
+	put := ctx
+	if len(batch) == 1 && total >= streamMin {
+		// One contiguous run: a file written as a stream, whose pages the
+		// writer's kernel already caches.
+		put = blob.Streaming(ctx)
+	}
+	if err := f.putSlice(put, id, data); err != nil {
 		return nil, nil, err
 	}
 	var compact []uint64

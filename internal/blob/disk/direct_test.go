@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"testing"
+
+	"tarn.dev/tarn/internal/blob"
 )
 
 var ctx = context.Background()
@@ -33,7 +35,7 @@ func TestLargeAlignedObjectsRoundTripOnEveryFileSystem(t *testing.T) {
 		}
 		odd := big[:directMin+1] // not a whole number of pages: buffered
 		for key, data := range map[string][]byte{"a/big": big, "a/odd": odd} {
-			if err := s.Put(ctx, key, data); err != nil {
+			if err := s.Put(blob.Streaming(ctx), key, data); err != nil {
 				t.Fatalf("%s: put %s: %v", dir, key, err)
 			}
 			got := make([]byte, len(data)+10)

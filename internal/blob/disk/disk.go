@@ -175,7 +175,7 @@ func (s *Store) Put(ctx context.Context, key string, data []byte) error {
 		return putError(key, err)
 	}
 	tmp := f.Name()
-	if err := s.writeFile(f, data, !s.opts.DeferSync); err != nil {
+	if err := s.writeFile(f, data, !s.opts.DeferSync, blob.IsStreaming(ctx)); err != nil {
 		s.discard(tmp, dir)
 		return putError(key, err)
 	}
@@ -262,8 +262,8 @@ func (s *Store) ensureDir(dir string) error {
 }
 
 // writeFile writes data to f, fsyncs it if asked and closes it.
-func (s *Store) writeFile(f *os.File, data []byte, sync bool) error {
-	err := s.write(f, data)
+func (s *Store) writeFile(f *os.File, data []byte, sync, direct bool) error {
+	err := s.write(f, data, direct)
 	if err == nil && sync {
 		err = f.Sync()
 	}
@@ -276,13 +276,14 @@ func (s *Store) writeFile(f *os.File, data []byte, sync bool) error {
 // directMin is the smallest object written with direct I/O.
 const directMin = 1 << 20
 
-// write writes data to a new object file. Large objects in page-aligned
-// memory bypass the page cache (O_DIRECT): their bytes are copied once, to
-// the disk, instead of into the cache first and to the disk at the next
-// sync, and a stream of them does not fill memory with dirty pages. A file
-// system that refuses direct I/O gets buffered writes from then on.
-func (s *Store) write(f *os.File, data []byte) error {
-	if len(data) >= directMin && len(data)%4096 == 0 && uintptr(unsafe.Pointer(&data[0]))%4096 == 0 &&
+// write writes data to a new object file. With direct set (a Put marked
+// blob.Streaming), large objects in page-aligned memory bypass the page
+// cache (O_DIRECT): their bytes are copied once, to the disk, instead of
+// into the cache first and to the disk at the next sync, and a stream of
+// them does not fill memory with dirty pages. A file system that refuses
+// direct I/O gets buffered writes from then on.
+func (s *Store) write(f *os.File, data []byte, direct bool) error {
+	if direct && len(data) >= directMin && len(data)%4096 == 0 && uintptr(unsafe.Pointer(&data[0]))%4096 == 0 &&
 		!s.noDirect.Load() {
 		if err := setDirect(f, true); err == nil {
 			_, err = f.Write(data)

@@ -24,9 +24,9 @@
 // their parents. Open syncs the whole file system once, so that directories
 // left by a crashed process are durable before they are relied on, removes
 // temporary files left by a crash and prunes empty directories. Objects of
-// at least 1 MiB held in page-aligned memory are written with direct I/O,
-// bypassing the page cache (buffered writes are the fallback wherever the
-// file system refuses it).
+// at least 1 MiB held in page-aligned memory and put as part of a stream
+// (blob.Streaming) are written with direct I/O, bypassing the page cache
+// (buffered writes are the fallback wherever the file system refuses it).
 //
 // Delete unlinks the file and removes the directories it leaves empty; it
 // does not fsync, so a Delete shortly before a power loss may be undone. A
