@@ -7,7 +7,9 @@ package testserver
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,8 +31,19 @@ const startTimeout = 60 * time.Second
 var (
 	buildOnce sync.Once
 	binPath   string
+	buildDir  string // where Binary built it; "" for $TARN_E2E_BIN
 	buildErr  error
 )
+
+// Main runs the tests of m and then removes the binary Binary built, if it
+// built one; a package's TestMain calls os.Exit(testserver.Main(m)).
+func Main(m *testing.M) int {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	return code
+}
 
 // Binary returns the tarn binary: $TARN_E2E_BIN, or one built from this
 // module the first time it is asked for.
@@ -46,7 +59,7 @@ func Binary(t testing.TB) string {
 			buildErr = err
 			return
 		}
-		binPath = filepath.Join(dir, "tarn")
+		buildDir, binPath = dir, filepath.Join(dir, "tarn")
 		out, err := exec.Command("go", "build", "-o", binPath, "tarn.dev/tarn/cmd/tarn").CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("build tarn: %v: %s", err, out)
@@ -184,19 +197,52 @@ func (s *Server) Stop(t testing.TB) {
 	if !s.Alive() {
 		return
 	}
-	s.cmd.Process.Signal(syscall.SIGTERM)
+	if !s.signal(syscall.SIGTERM) {
+		t.Errorf("tarn server did not stop on SIGTERM within %s; its goroutines follow (SIGQUIT)", startTimeout)
+	}
+}
+
+// StopWith stops the server with sig and requires a clean exit: status 0
+// and server.json removed. A server that does not stop fails t with its
+// output (goroutines included, see Stop).
+func (s *Server) StopWith(t testing.TB, sig os.Signal) {
+	t.Helper()
+	if !s.signal(sig) {
+		t.Fatalf("tarn server did not stop within %s after %v; its goroutines follow (SIGQUIT):\n%s", startTimeout, sig, s.out.String())
+	}
+	if st := s.ExitState(); !st.Success() {
+		t.Fatalf("tarn server exited with %v after %v:\n%s", st, sig, s.out.String())
+	}
+	if _, err := os.Stat(filepath.Join(s.Dir, "server.json")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("server.json still there after a clean stop (stat: %v)", err)
+	}
+}
+
+// signal sends sig to the server and waits until it exits. A server that
+// does not exit within startTimeout is made to print its goroutines
+// (SIGQUIT), then killed, and signal reports false.
+func (s *Server) signal(sig os.Signal) bool {
+	s.cmd.Process.Signal(sig)
 	select {
 	case <-s.exited:
-		return
+		return true
 	case <-time.After(startTimeout):
 	}
-	t.Errorf("tarn server did not stop on SIGTERM within %s; its goroutines follow (SIGQUIT)", startTimeout)
 	s.cmd.Process.Signal(syscall.SIGQUIT)
 	select {
 	case <-s.exited:
 	case <-time.After(5 * time.Second):
 		s.Kill()
 	}
+	return false
+}
+
+// ExitState reports how the server process ended, or nil while it runs.
+func (s *Server) ExitState() *os.ProcessState {
+	if s.Alive() {
+		return nil
+	}
+	return s.cmd.ProcessState
 }
 
 // Kill kills the server with SIGKILL and waits until it is gone.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,55 +19,28 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/efs"
+
+	"tarn.dev/tarn/internal/testserver"
 )
 
 // Where the clients under test live. Always absolute: a pip-installed v1
 // `aws` earlier on PATH would shadow Debian's v2.
 const (
-	awsPath     = "/usr/bin/aws"
+	awsPath     = testserver.AWSCLI
 	pythonPath  = "/usr/bin/python3"
 	installHint = "install them with: apt-get install awscli python3-boto3"
 )
-
-// startTimeout bounds how long a server may take to come up or shut down;
-// it guards against hangs and is not a performance assertion.
-const startTimeout = 30 * time.Second
 
 // Shapes of ids the API hands out.
 var (
 	fsIDPattern   = regexp.MustCompile(`^fs-[0-9a-f]{17}$`)
 	fsapIDPattern = regexp.MustCompile(`^fsap-[0-9a-f]{17}$`)
 	fsmtIDPattern = regexp.MustCompile(`^fsmt-[0-9a-f]{17}$`)
-	accountRe     = regexp.MustCompile(`account (\d{12})`)
 )
 
-// tarnBin is the tarn binary built once for the whole run.
-var tarnBin string
-
-func TestMain(m *testing.M) { os.Exit(runMain(m)) }
-
-func runMain(m *testing.M) int {
-	if bin := os.Getenv("TARN_E2E_BIN"); bin != "" {
-		// A binary built elsewhere, e.g. the release artefact in CI.
-		tarnBin = bin
-		return m.Run()
-	}
-	dir, err := os.MkdirTemp("", "tarn-e2e-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	tarnBin = filepath.Join(dir, "tarn")
-	// `go test` puts its own go command first on PATH.
-	build := exec.Command("go", "build", "-o", tarnBin, "tarn.dev/tarn/cmd/tarn")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: build tarn:", err)
-		return 1
-	}
-	return m.Run()
-}
+// TestMain removes the tarn binary built for the run (internal/testserver
+// builds it once, or takes $TARN_E2E_BIN, e.g. the release artefact in CI).
+func TestMain(m *testing.M) { os.Exit(testserver.Main(m)) }
 
 // missing skips t because a client is not installed, or fails it when the
 // environment demands every e2e test run (TARN_E2E_REQUIRE=1, as in CI).
@@ -105,59 +77,11 @@ func requireBoto3(t *testing.T) {
 	}
 }
 
-// lockedBuffer collects a child's output while tests read it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// server is a running `tarn server` process.
+// server is a running `tarn server` process (internal/testserver). When
+// the test ends a server still running is stopped with SIGTERM.
 type server struct {
-	t         *testing.T
-	Dir       string
-	Endpoint  string
-	Region    string
-	AccountID string
-	// Root credentials from keys/root.json.
-	AccessKeyID, SecretAccessKey string
-
-	cmd    *exec.Cmd
-	out    *lockedBuffer
-	exited chan struct{}
-	state  *os.ProcessState
-}
-
-// serverInfo is DIR/server.json.
-type serverInfo struct {
-	Endpoint string
-	Region   string
-	Pid      int
-}
-
-// rootKeys is DIR/keys/root.json.
-type rootKeys struct {
-	AccessKeyId     string
-	SecretAccessKey string
-}
-
-func readJSONFile(path string, v any) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, v)
+	*testserver.Server
+	t *testing.T
 }
 
 // newDataDir returns a data directory path that does not exist yet, so that
@@ -166,66 +90,11 @@ func newDataDir(t *testing.T) string {
 	return filepath.Join(t.TempDir(), "tarn-data")
 }
 
-// startServer starts `tarn server` on a free loopback port with data
-// directory dir and waits until it listens. The process is killed when the
-// test ends if it still runs.
+// startServer starts `tarn server` on free loopback ports with data
+// directory dir and waits until it serves.
 func startServer(t *testing.T, dir string) *server {
 	t.Helper()
-	s := &server{t: t, Dir: dir, out: &lockedBuffer{}, exited: make(chan struct{})}
-	s.cmd = exec.Command(tarnBin, "server", "--data", dir, "--listen", "127.0.0.1:0")
-	s.cmd.Env = baseEnv(t.TempDir())
-	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start tarn server: %v", err)
-	}
-	go func() {
-		s.cmd.Wait()
-		s.state = s.cmd.ProcessState
-		close(s.exited)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-s.exited:
-		default:
-			s.cmd.Process.Kill()
-			<-s.exited
-		}
-		if t.Failed() {
-			t.Logf("server %s output:\n%s", dir, s.out.String())
-		}
-	})
-
-	// server.json is written once the port is bound; a stale one from a
-	// killed predecessor names another pid.
-	deadline := time.NewTimer(startTimeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-s.exited:
-			t.Fatalf("tarn server exited before listening (%v):\n%s", s.state, s.out.String())
-		case <-deadline.C:
-			t.Fatalf("tarn server did not come up within %v:\n%s", startTimeout, s.out.String())
-		case <-tick.C:
-		}
-		var info serverInfo
-		if err := readJSONFile(filepath.Join(dir, "server.json"), &info); err != nil || info.Pid != s.cmd.Process.Pid {
-			continue
-		}
-		m := accountRe.FindStringSubmatch(s.out.String())
-		if m == nil {
-			continue // the banner follows server.json
-		}
-		s.Endpoint, s.Region, s.AccountID = info.Endpoint, info.Region, m[1]
-		break
-	}
-	var keys rootKeys
-	if err := readJSONFile(filepath.Join(dir, "keys", "root.json"), &keys); err != nil {
-		t.Fatalf("read root keys: %v", err)
-	}
-	s.AccessKeyID, s.SecretAccessKey = keys.AccessKeyId, keys.SecretAccessKey
-	return s
+	return &server{Server: testserver.Start(t, dir), t: t}
 }
 
 // Stop shuts the server down with SIGTERM and requires a clean exit.
@@ -238,29 +107,8 @@ func (s *server) Stop() {
 // 0 and server.json removed.
 func (s *server) StopWith(sig os.Signal) {
 	s.t.Helper()
-	s.cmd.Process.Signal(sig)
-	select {
-	case <-s.exited:
-	case <-time.After(startTimeout):
-		s.t.Fatalf("tarn server did not stop within %v after %v:\n%s", startTimeout, sig, s.out.String())
-	}
-	if !s.state.Success() {
-		s.t.Fatalf("tarn server exited with %v after %v:\n%s", s.state, sig, s.out.String())
-	}
-	if _, err := os.Stat(filepath.Join(s.Dir, "server.json")); !errors.Is(err, fs.ErrNotExist) {
-		s.t.Errorf("server.json still there after a clean stop (stat: %v)", err)
-	}
+	s.Server.StopWith(s.t, sig)
 }
-
-// Kill kills the server with SIGKILL and waits for it to be gone.
-func (s *server) Kill() {
-	s.t.Helper()
-	s.cmd.Process.Kill()
-	<-s.exited
-}
-
-// Output returns what the server printed so far.
-func (s *server) Output() string { return s.out.String() }
 
 // sdk returns an AWS SDK for Go v2 EFS client for the server's endpoint with
 // the root credentials.
@@ -377,7 +225,7 @@ func tarn(t *testing.T, stdin string, extraEnv []string, args ...string) tarnRes
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, tarnBin, args...)
+	cmd := exec.CommandContext(ctx, testserver.Binary(t), args...)
 	cmd.Env = append(baseEnv(t.TempDir()), extraEnv...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/efs"
 	"github.com/aws/aws-sdk-go-v2/service/efs/types"
+
+	"tarn.dev/tarn/internal/testserver"
 )
 
 // tarnOK runs a tarn command that must succeed and returns its stdout.
@@ -211,7 +213,7 @@ func TestTarnEnvFeedsTheAWSCLI(t *testing.T) {
 	}
 	script := fmt.Sprintf(`set -e; eval "$(%s env --data %s)"; `+
 		`exec /usr/bin/aws --endpoint-url "$TARN_ENDPOINT" --output json efs describe-file-systems`,
-		shellQuote(tarnBin), shellQuote(dir))
+		shellQuote(testserver.Binary(t)), shellQuote(dir))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "/bin/bash", "-c", script)
