@@ -6,6 +6,7 @@ package testserver
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -363,4 +364,68 @@ func Parallel(t testing.TB, steps ...func() error) {
 	if t.Failed() {
 		t.FailNow()
 	}
+}
+
+// AWSRunner runs the AWS CLI against one endpoint with one key pair. Its
+// environment inherits nothing of the caller's (so no AWS_* or TARN_*
+// variable or user configuration applies) and asks for no retries. Its
+// methods may run on any goroutine.
+type AWSRunner struct {
+	endpoint string
+	env      []string
+}
+
+// NewAWSRunner returns a runner of the AWS CLI for endpoint and region that
+// signs with the key pair id, secret; home is its HOME.
+func NewAWSRunner(home, endpoint, region, id, secret string) *AWSRunner {
+	return &AWSRunner{endpoint: endpoint, env: []string{
+		"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + home, "LANG=C.UTF-8",
+		"AWS_ACCESS_KEY_ID=" + id,
+		"AWS_SECRET_ACCESS_KEY=" + secret,
+		"AWS_DEFAULT_REGION=" + region,
+		"AWS_MAX_ATTEMPTS=1",
+		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_PAGER=",
+	}}
+}
+
+// Run runs `aws --endpoint-url E --output json ARGS…`, for at most a minute.
+func (c *AWSRunner) Run(args ...string) (stdout []byte, stderr string, err error) {
+	full := append([]string{"--endpoint-url", c.endpoint, "--output", "json"}, args...)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, AWSCLI, full...)
+	cmd.Env = c.env
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	return out.Bytes(), errb.String(), err
+}
+
+// Call runs a command that must succeed and decodes its JSON output into
+// out (when out is not nil).
+func (c *AWSRunner) Call(out any, args ...string) error {
+	stdout, stderr, err := c.Run(args...)
+	if err != nil {
+		return fmt.Errorf("aws %s: %v\n%s", strings.Join(args, " "), err, stderr)
+	}
+	if out != nil {
+		if err := json.Unmarshal(stdout, out); err != nil {
+			return fmt.Errorf("aws %s: decode output: %v\n%s", strings.Join(args, " "), err, stdout)
+		}
+	}
+	return nil
+}
+
+// Refusal runs a command that must fail with the AWS error code and
+// returns what it printed on stderr.
+func (c *AWSRunner) Refusal(code string, args ...string) (string, error) {
+	_, stderr, err := c.Run(args...)
+	if err == nil {
+		return "", fmt.Errorf("aws %s succeeded, want error %s", strings.Join(args, " "), code)
+	}
+	if !strings.Contains(stderr, "An error occurred ("+code+")") {
+		return "", fmt.Errorf("aws %s: want error %s, got:\n%s", strings.Join(args, " "), code, stderr)
+	}
+	return stderr, nil
 }

@@ -89,64 +89,25 @@ func (s *server) userArn(name string) string {
 	return fmt.Sprintf("arn:aws:iam::%s:user/%s", s.AccountID, name)
 }
 
-// awsCLI runs the AWS CLI v2 against a server with one key pair.
+// awsCLI runs the AWS CLI v2 against a server with one key pair
+// (testserver.AWSRunner).
 type awsCLI struct {
-	t        *testing.T
-	endpoint string
-	env      []string
+	*testserver.AWSRunner
+	t *testing.T
 }
 
 func (s *server) aws(t *testing.T, k key) *awsCLI {
-	env := append(baseEnv(t.TempDir()),
-		"AWS_ACCESS_KEY_ID="+k.ID,
-		"AWS_SECRET_ACCESS_KEY="+k.Secret,
-		"AWS_DEFAULT_REGION="+s.Region,
-		"AWS_MAX_ATTEMPTS=1",
-		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_PAGER=",
-	)
-	return &awsCLI{t: t, endpoint: s.Endpoint, env: env}
-}
-
-// run runs `aws --endpoint-url E --output json ARGS…`.
-func (c *awsCLI) run(args ...string) (stdout []byte, stderr string, err error) {
-	full := append([]string{"--endpoint-url", c.endpoint, "--output", "json"}, args...)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, awsPath, full...)
-	cmd.Env = c.env
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err = cmd.Run()
-	return out.Bytes(), errb.String(), err
+	return &awsCLI{AWSRunner: testserver.NewAWSRunner(t.TempDir(), s.Endpoint, s.Region, k.ID, k.Secret), t: t}
 }
 
 // call runs an AWS CLI command that must succeed and decodes its JSON output
 // into out (when out is not nil).
-func (c *awsCLI) call(out any, args ...string) error {
-	stdout, stderr, err := c.run(args...)
-	if err != nil {
-		return fmt.Errorf("aws %s: %v\n%s", strings.Join(args, " "), err, stderr)
-	}
-	if out != nil {
-		if err := json.Unmarshal(stdout, out); err != nil {
-			return fmt.Errorf("aws %s: decode output: %v\n%s", strings.Join(args, " "), err, stdout)
-		}
-	}
-	return nil
-}
+func (c *awsCLI) call(out any, args ...string) error { return c.Call(out, args...) }
 
 // refusal runs an AWS CLI command that must fail with the AWS error code and
 // returns its message.
 func (c *awsCLI) refusal(code string, args ...string) (string, error) {
-	_, stderr, err := c.run(args...)
-	if err == nil {
-		return "", fmt.Errorf("aws %s succeeded, want error %s", strings.Join(args, " "), code)
-	}
-	if !strings.Contains(stderr, "An error occurred ("+code+")") {
-		return "", fmt.Errorf("aws %s: want error %s, got:\n%s", strings.Join(args, " "), code, stderr)
-	}
-	return stderr, nil
+	return c.Refusal(code, args...)
 }
 
 func (c *awsCLI) must(out any, args ...string) {
@@ -332,7 +293,7 @@ func waitAvailable(t *testing.T, aws *awsCLI, args ...string) {
 	t.Helper()
 	deadline := time.Now().Add(startTimeout)
 	for {
-		out, stderr, err := aws.run(args...)
+		out, stderr, err := aws.Run(args...)
 		if err != nil {
 			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, stderr)
 		}

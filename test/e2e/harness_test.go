@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -131,11 +130,11 @@ func baseEnv(home string) []string {
 	return []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + home, "LANG=C.UTF-8"}
 }
 
-// awsCLI runs Debian's AWS CLI v2 against a server.
+// awsCLI runs Debian's AWS CLI v2 against a server
+// (testserver.AWSRunner).
 type awsCLI struct {
-	t        *testing.T
-	endpoint string
-	env      []string
+	*testserver.AWSRunner
+	t *testing.T
 }
 
 // awsCLI returns a runner of the AWS CLI with the server's root credentials.
@@ -146,55 +145,17 @@ func (s *server) awsCLI(t *testing.T) *awsCLI {
 }
 
 func newAWSCLI(t *testing.T, endpoint, region, id, secret string) *awsCLI {
-	env := append(baseEnv(t.TempDir()),
-		"AWS_ACCESS_KEY_ID="+id,
-		"AWS_SECRET_ACCESS_KEY="+secret,
-		"AWS_DEFAULT_REGION="+region,
-		"AWS_MAX_ATTEMPTS=1",
-		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_PAGER=",
-	)
-	return &awsCLI{t: t, endpoint: endpoint, env: env}
-}
-
-// run runs `aws --endpoint-url E --output json ARGS…`.
-func (c *awsCLI) run(args ...string) (stdout []byte, stderr string, err error) {
-	full := append([]string{"--endpoint-url", c.endpoint, "--output", "json"}, args...)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, awsPath, full...)
-	cmd.Env = c.env
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err = cmd.Run()
-	return out.Bytes(), errb.String(), err
+	return &awsCLI{AWSRunner: testserver.NewAWSRunner(t.TempDir(), endpoint, region, id, secret), t: t}
 }
 
 // call runs an AWS CLI command that must succeed and decodes its JSON output
 // into out (when out is not nil).
-func (c *awsCLI) call(out any, args ...string) error {
-	stdout, stderr, err := c.run(args...)
-	if err != nil {
-		return fmt.Errorf("aws %s: %v\n%s", strings.Join(args, " "), err, stderr)
-	}
-	if out != nil {
-		if err := json.Unmarshal(stdout, out); err != nil {
-			return fmt.Errorf("aws %s: decode output: %v\n%s", strings.Join(args, " "), err, stdout)
-		}
-	}
-	return nil
-}
+func (c *awsCLI) call(out any, args ...string) error { return c.Call(out, args...) }
 
 // failsWith runs an AWS CLI command that must fail with the AWS error code.
 func (c *awsCLI) failsWith(code string, args ...string) error {
-	_, stderr, err := c.run(args...)
-	if err == nil {
-		return fmt.Errorf("aws %s succeeded, want error %s", strings.Join(args, " "), code)
-	}
-	if !strings.Contains(stderr, "An error occurred ("+code+")") {
-		return fmt.Errorf("aws %s: want error %s, got:\n%s", strings.Join(args, " "), code, stderr)
-	}
-	return nil
+	_, err := c.Refusal(code, args...)
+	return err
 }
 
 // must is call that stops the test on failure.
