@@ -17,6 +17,8 @@ import (
 	"time"
 )
 
+func TestMain(m *testing.M) { os.Exit(testserver.Main(m)) }
+
 // awsPath is Debian's AWS CLI v2, always by absolute path: a pip-installed
 // v1 `aws` earlier on PATH would shadow it.
 const awsPath = "/usr/bin/aws"

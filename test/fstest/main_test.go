@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 	if role := os.Getenv(childEnv); role != "" {
 		os.Exit(runChild(role, os.Args))
 	}
-	os.Exit(m.Run())
+	os.Exit(testserver.Main(m))
 }
 
 // tarnBinary returns the tarn binary under test (internal/testserver
