@@ -93,7 +93,14 @@ func Require(t testing.TB, root, awsCLI bool) {
 	if len(missing) == 0 {
 		return
 	}
-	msg := "this test needs " + strings.Join(missing, ", ")
+	Missing(t, "this test needs "+strings.Join(missing, ", "))
+}
+
+// Missing skips t because something it needs is not there (msg says what),
+// or fails it when the environment demands that every test run
+// (TARN_E2E_REQUIRE=1, as in CI).
+func Missing(t testing.TB, msg string) {
+	t.Helper()
 	if os.Getenv("TARN_E2E_REQUIRE") == "1" {
 		t.Fatal(msg + " (TARN_E2E_REQUIRE=1 forbids skipping)")
 	}

@@ -29,28 +29,18 @@ const startTimeout = 30 * time.Second
 
 var accountRe = regexp.MustCompile(`account (\d{12})`)
 
-// missing skips t because something the test needs is not there, or fails
-// it when the environment demands that every test run (TARN_E2E_REQUIRE=1).
-func missing(t *testing.T, msg string) {
-	t.Helper()
-	if os.Getenv("TARN_E2E_REQUIRE") == "1" {
-		t.Fatalf("%s (TARN_E2E_REQUIRE=1 forbids skipping)", msg)
-	}
-	t.Skip(msg)
-}
-
 // requireMounts skips unless this process can mount FUSE file systems and
 // run the AWS CLI.
 func requireMounts(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		missing(t, "access point tests mount FUSE file systems and switch uids: run them as root")
+		testserver.Missing(t, "access point tests mount FUSE file systems and switch uids: run them as root")
 	}
 	if _, err := os.Stat("/dev/fuse"); err != nil {
-		missing(t, "access point tests need /dev/fuse: "+err.Error())
+		testserver.Missing(t, "access point tests need /dev/fuse: "+err.Error())
 	}
 	if _, err := os.Stat(awsPath); err != nil {
-		missing(t, "the AWS CLI v2 is not at "+awsPath+"; install it with: apt-get install awscli")
+		testserver.Missing(t, "the AWS CLI v2 is not at "+awsPath+"; install it with: apt-get install awscli")
 	}
 }
 

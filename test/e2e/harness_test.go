@@ -41,20 +41,10 @@ var (
 // builds it once, or takes $TARN_E2E_BIN, e.g. the release artefact in CI).
 func TestMain(m *testing.M) { os.Exit(testserver.Main(m)) }
 
-// missing skips t because a client is not installed, or fails it when the
-// environment demands every e2e test run (TARN_E2E_REQUIRE=1, as in CI).
-func missing(t *testing.T, msg string) {
-	t.Helper()
-	if os.Getenv("TARN_E2E_REQUIRE") == "1" {
-		t.Fatalf("%s (TARN_E2E_REQUIRE=1 forbids skipping)", msg)
-	}
-	t.Skip(msg)
-}
-
 func requireAWSCLI(t *testing.T) {
 	t.Helper()
 	if _, err := os.Stat(awsPath); err != nil {
-		missing(t, "the AWS CLI v2 is not at "+awsPath+"; "+installHint)
+		testserver.Missing(t, "the AWS CLI v2 is not at "+awsPath+"; "+installHint)
 	}
 }
 
@@ -72,7 +62,7 @@ func requireBoto3(t *testing.T) {
 		}
 	})
 	if boto3Err != nil {
-		missing(t, fmt.Sprintf("boto3 is not importable by %s (%v); %s", pythonPath, boto3Err, installHint))
+		testserver.Missing(t, fmt.Sprintf("boto3 is not importable by %s (%v); %s", pythonPath, boto3Err, installHint))
 	}
 }
 
