@@ -8,20 +8,8 @@ import (
 // handleResponse serves POST /runtime/invocation/{id}/response: the body is
 // the invocation's result, its Content-Type passed on to the invoker.
 func (e *Environment) handleResponse(w http.ResponseWriter, r *http.Request) {
-	c := e.claim(w, r.PathValue("id"), "InvocationResponse")
+	c, body := e.claimBody(w, r, "InvocationResponse")
 	if c == nil {
-		return
-	}
-	body, err := readBody(r, e.maxResponse)
-	if size, ok := asTooLarge(err); ok {
-		fe := responseTooLargeError(size, e.maxResponse)
-		e.complete(c, Result{Payload: fe.Body, ContentType: contentTypeJSON, Error: fe})
-		renderTooLarge(w, e.maxResponse)
-		return
-	}
-	if err != nil {
-		e.release(c)
-		renderTruncated(w)
 		return
 	}
 	// A runtime whose response body failed mid-stream (aws-lambda-go) names

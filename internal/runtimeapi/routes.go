@@ -38,6 +38,31 @@ const drainLimit = 64 << 20
 // readBody reads a request body of at most limit bytes. An oversized body
 // fails with errTooLarge carrying its size; any other error means the
 // request was truncated.
+// claimBody claims the invocation a result post names (see claim) and reads
+// its body. A body over the response limit completes the invocation with
+// Lambda's too-large error; a body cut short leaves it to be posted again.
+// Either way, and when the claim fails, the reply is written and the call
+// is nil.
+func (e *Environment) claimBody(w http.ResponseWriter, r *http.Request, to string) (*call, []byte) {
+	c := e.claim(w, r.PathValue("id"), to)
+	if c == nil {
+		return nil, nil
+	}
+	body, err := readBody(r, e.maxResponse)
+	if size, ok := asTooLarge(err); ok {
+		fe := responseTooLargeError(size, e.maxResponse)
+		e.complete(c, Result{Payload: fe.Body, ContentType: contentTypeJSON, Error: fe})
+		renderTooLarge(w, e.maxResponse)
+		return nil, nil
+	}
+	if err != nil {
+		e.release(c)
+		renderTruncated(w)
+		return nil, nil
+	}
+	return c, body
+}
+
 func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, errTooLarge{size: r.ContentLength}
