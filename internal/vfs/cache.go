@@ -34,6 +34,14 @@ func (c *blockCache) get(key string) []byte {
 	return nil
 }
 
+// has reports whether key is cached, without counting it as a use.
+func (c *blockCache) has(key string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.m[key]
+	return ok
+}
+
 func (c *blockCache) put(key string, data []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

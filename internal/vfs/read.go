@@ -157,7 +157,7 @@ func (f *FS) prefetchLocked(ctx context.Context, st *inode, end uint64) {
 		first, last := pc.off/BlockSize, (pc.off+uint64(pc.n)-1)/BlockSize
 		for bi := first; bi <= last; bi++ {
 			key := f.blockKey(pc.slice, int(bi))
-			if f.cache.get(key) != nil || f.fetches.running(key) || !f.fetches.startPrefetch() {
+			if f.cache.has(key) || f.fetches.running(key) || !f.fetches.startPrefetch() {
 				continue
 			}
 			go func() {
@@ -177,11 +177,17 @@ func (f *FS) readSlice(ctx context.Context, id uint64, p []byte, off uint64, who
 		boff := off % BlockSize
 		n := min(len(p), BlockSize-int(boff))
 		key := f.blockKey(id, bi)
-		if f.cache != nil && (whole || f.cache.get(key) != nil || f.fetches.running(key)) {
-			b, err := f.block(ctx, key)
-			if err != nil {
-				return err
+		var b []byte
+		if f.cache != nil {
+			b = f.cache.get(key)
+			if b == nil && (whole || f.fetches.running(key)) {
+				var err error
+				if b, err = f.block(ctx, key); err != nil {
+					return err
+				}
 			}
+		}
+		if b != nil {
 			if len(b) < int(boff)+n {
 				return fmt.Errorf("block %s: short read %d: %w", key, len(b), io.ErrUnexpectedEOF)
 			}
